@@ -1,0 +1,129 @@
+"""Explicit-feedback ALS: exact ridge solves for blocks of rows.
+
+One half-step solves, for every row ``u`` of a block (a user, or an item
+when the roles are swapped), the ridge problem
+
+    minimise  sum_{i in R(u)} (r_ui - mu - c_i - x . y_i - b)^2
+              + reg * n_u * |x|^2 + reg_bias * n_u * b^2
+
+over the row's factor vector ``x`` and bias ``b`` with the other side's
+factors ``y_i`` and biases ``c_i`` fixed (weighted-lambda regularisation,
+Zhou et al. 2008). The (k+1) x (k+1) normal equations are built and solved
+by Cholesky in float64. The same kernel serves full half-steps, fold-in of
+new users and any partition of rows.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True, nogil=True)
+def cholesky_solve(A, b, d):
+    """Solve ``A[:d, :d] x = b[:d]`` in place for symmetric positive definite A.
+
+    Only the lower triangle of ``A`` is read; it is overwritten by the
+    Cholesky factor and ``b`` by the solution. Returns False when ``A`` is
+    not positive definite.
+    """
+    for j in range(d):
+        s = A[j, j]
+        for k in range(j):
+            s -= A[j, k] * A[j, k]
+        if s <= 0.0:
+            return False
+        diag = np.sqrt(s)
+        A[j, j] = diag
+        for i in range(j + 1, d):
+            s = A[i, j]
+            for k in range(j):
+                s -= A[i, k] * A[j, k]
+            A[i, j] = s / diag
+    for i in range(d):
+        s = b[i]
+        for k in range(i):
+            s -= A[i, k] * b[k]
+        b[i] = s / A[i, i]
+    for i in range(d - 1, -1, -1):
+        s = b[i]
+        for k in range(i + 1, d):
+            s -= A[k, i] * b[k]
+        b[i] = s / A[i, i]
+    return True
+
+
+@njit(cache=True, nogil=True)
+def build_ridge_system(start, end, indices, data, Y, y_bias, global_mean, reg, reg_bias, fit_bias, A, b):
+    """Fill the lower triangle of the normal equations of one row into ``A``, ``b``.
+
+    Returns the system size ``d`` (k, or k + 1 with a bias).
+    """
+    k = Y.shape[1]
+    d = k + 1 if fit_bias else k
+    for a in range(d):
+        b[a] = 0.0
+        for c in range(a + 1):
+            A[a, c] = 0.0
+    for p in range(start, end):
+        j = indices[p]
+        y = Y[j]
+        t = data[p] - global_mean - y_bias[j]
+        for a in range(k):
+            ya = np.float64(y[a])
+            b[a] += t * ya
+            for c in range(a + 1):
+                A[a, c] += ya * y[c]
+        if fit_bias:
+            b[k] += t
+            for c in range(k):
+                A[k, c] += y[c]
+            A[k, k] += 1.0
+    n = end - start
+    for a in range(k):
+        A[a, a] += reg * n
+    if fit_bias:
+        A[k, k] += reg_bias * n
+    return d
+
+
+@njit(cache=True, nogil=True)
+def _solve_chunk(c, n_chunks, rows, indptr, indices, data, Y, y_bias, global_mean, reg, reg_bias, fit_bias,
+                 X, x_bias, A, b):
+    k = Y.shape[1]
+    failures = 0
+    for q in range(c, rows.size, n_chunks):
+        u = rows[q]
+        start, end = indptr[u], indptr[u + 1]
+        if end == start:
+            for a in range(k):
+                X[u, a] = 0.0
+            x_bias[u] = 0.0
+            continue
+        d = build_ridge_system(start, end, indices, data, Y, y_bias, global_mean, reg, reg_bias, fit_bias, A, b)
+        if not cholesky_solve(A, b, d):
+            failures += 1
+            continue
+        for a in range(k):
+            X[u, a] = b[a]
+        x_bias[u] = b[k] if fit_bias else 0.0
+    return failures
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def als_solve_rows(rows, indptr, indices, data, Y, y_bias, global_mean, reg, reg_bias, fit_bias, X, x_bias,
+                   n_chunks):
+    """Solve the ridge problem of each row in ``rows``, writing ``X[u]`` and ``x_bias[u]``.
+
+    ``indptr, indices, data`` are the CSR arrays of the rows' ratings over the
+    other side, whose factors and biases are ``Y`` and ``y_bias``. Rows
+    without ratings get zeros. Work is split into ``n_chunks`` strided tasks,
+    each with its own scratch. Returns the number of rows whose system was
+    not positive definite (those rows are left unchanged).
+    """
+    d = Y.shape[1] + 1
+    failures = np.zeros(n_chunks, dtype=np.int64)
+    for c in prange(n_chunks):
+        A = np.empty((d, d), dtype=np.float64)
+        b = np.empty(d, dtype=np.float64)
+        failures[c] = _solve_chunk(c, n_chunks, rows, indptr, indices, data, Y, y_bias, global_mean, reg,
+                                   reg_bias, fit_bias, X, x_bias, A, b)
+    return failures.sum()

@@ -1,0 +1,456 @@
+"""Biased matrix factorisation for explicit ratings, trained by ALS, SGD or Adam."""
+
+import sys
+import time
+import warnings
+
+import numpy as np
+
+from ..data.ids import IdMap
+from ..data.ratings import Ratings, as_ratings
+from ..exceptions import FitError
+from ..kernels.adam import adam_epoch
+from ..kernels.als import als_solve_rows
+from ..kernels.predict import predict_pairs, squared_error_sum
+from ..kernels.sgd import balanced_groups, group_by_block, sgd_epoch
+from ..kernels.threads import numba_threads, resolve_threads
+from ..metrics import rmse
+from ..persist import decode_ids, encode_ids, save
+from .base import Estimator, check_choice, check_float, check_int, resolve_rng
+
+__all__ = ["MatrixFactorization"]
+
+SOLVERS = ("als", "sgd", "adam")
+DEFAULT_EPOCHS = {"als": 15, "sgd": 40, "adam": 30}
+SGD_GROUPS = 8
+
+
+class MatrixFactorization(Estimator):
+    """Biased matrix factorisation: ``r_hat(u, i) = mu + b_u + b_i + p_u . q_i``.
+
+    All three solvers minimise the same objective over the training ratings::
+
+        sum (r - r_hat)^2 + reg * sum_u n_u |p_u|^2 + reg * sum_i n_i |q_i|^2
+                          + reg_bias * (sum_u n_u b_u^2 + sum_i n_i b_i^2)
+
+    where ``n_u`` and ``n_i`` count the ratings of each user and item
+    (weighted-lambda regularisation; per-rating regularisation in SGD and
+    Adam is the same objective).
+
+    Parameters
+    ----------
+    factors : int, default 64
+        Dimension of the user and item vectors.
+    solver : {"als", "sgd", "adam"}, default "als"
+        ``"als"``: alternating exact ridge solves per row (Cholesky of a
+        (k+1) x (k+1) system), parallel over rows. ``"sgd"``: Funk/Koren
+        per-rating SGD on a stratified grid of 8 x 8 blocks, blocks of a
+        stratum in parallel. ``"adam"``: mini-batch Adam with lazy moments
+        (single-threaded).
+    epochs : int, optional
+        Passes over the data (ALS iterations). Default 15 for ALS, 40 for SGD,
+        30 for Adam.
+    reg : float, default 0.05
+        L2 regularisation of the factors (see the objective above).
+    reg_bias : float, optional
+        L2 regularisation of the biases; defaults to ``reg``.
+    lr : float, default 0.01
+        Learning rate of SGD and Adam (ignored by ALS).
+    lr_decay : float, default 1.0
+        SGD/Adam learning rate is multiplied by this after every epoch.
+    batch_size : int, optional
+        Adam mini-batch size (default 256).
+    biases : bool, default True
+        Learn user and item biases. Without them ``r_hat = mu + p_u . q_i``.
+    init_scale : float, default 0.1
+        Standard deviation of the normal initial factors.
+    early_stopping : bool, default False
+        Stop when validation RMSE has not improved for ``patience`` epochs
+        and restore the best epoch's parameters (needs ``validation``).
+    patience : int, default 3
+    unknown : {"mean", "nan", "raise"}, default "mean"
+        Predictions for users or items not seen in training: ``"mean"`` uses
+        ``mu`` plus whatever bias is known, ``"nan"`` gives NaN, ``"raise"``
+        raises ``KeyError``.
+    random_state : int, numpy Generator or None
+        Seeds initialisation, shuffling and the SGD block layout.
+    n_threads : int, optional
+        Threads for the numba kernels (default: all cores).
+    verbose : int, default 0
+        1 prints one line per epoch.
+
+    Notes
+    -----
+    Reproducibility: ALS solves each row independently, so its result is
+    bitwise identical for a fixed ``random_state`` whatever ``n_threads``.
+    SGD's block schedule makes each epoch depend only on the seed and the
+    grid, so SGD is bitwise reproducible for a fixed ``random_state`` with up
+    to 8 threads (above 8 the grid grows to ``n_threads`` blocks a side, and
+    results are reproducible for a fixed seed and thread count). Adam runs in
+    one thread and is always reproducible.
+
+    Examples
+    --------
+    >>> import numpy as np, mf
+    >>> rng = np.random.default_rng(0)
+    >>> users, items = rng.integers(0, 50, 2000), rng.integers(0, 40, 2000)
+    >>> ratings = np.clip(np.round(3 + np.sin(users) * np.cos(items) * 2), 1, 5)
+    >>> data = mf.Ratings(users, items, ratings, duplicates="last")
+    >>> model = mf.MatrixFactorization(factors=4, random_state=0).fit(data)
+    >>> model.score(data) < 0.5
+    True
+    >>> model.predict([1, 2], [3, 999]).round(1)  # item 999 is unknown: mean + user bias
+    array([1.2, 3. ], dtype=float32)
+    """
+
+    def __init__(
+        self,
+        factors=64,
+        solver="als",
+        epochs=None,
+        reg=0.05,
+        reg_bias=None,
+        lr=0.01,
+        lr_decay=1.0,
+        batch_size=None,
+        biases=True,
+        init_scale=0.1,
+        early_stopping=False,
+        patience=3,
+        unknown="mean",
+        random_state=None,
+        n_threads=None,
+        verbose=0,
+    ):
+        self.factors = factors
+        self.solver = solver
+        self.epochs = epochs
+        self.reg = reg
+        self.reg_bias = reg_bias
+        self.lr = lr
+        self.lr_decay = lr_decay
+        self.batch_size = batch_size
+        self.biases = biases
+        self.init_scale = init_scale
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.unknown = unknown
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ validation
+    def _validated(self):
+        solver = check_choice(self.solver, "solver", SOLVERS)
+        p = {
+            "solver": solver,
+            "factors": check_int(self.factors, "factors", 1, 4096),
+            "epochs": check_int(self.epochs, "epochs", 1, allow_none=True) or DEFAULT_EPOCHS[solver],
+            "reg": check_float(self.reg, "reg", 0.0),
+            "lr": check_float(self.lr, "lr", 0.0, low_inclusive=False),
+            "lr_decay": check_float(self.lr_decay, "lr_decay", 0.0, 1.0, low_inclusive=False),
+            "batch_size": check_int(self.batch_size, "batch_size", 1, allow_none=True) or 256,
+            "init_scale": check_float(self.init_scale, "init_scale", 0.0),
+            "patience": check_int(self.patience, "patience", 1),
+            "n_threads": resolve_threads(self.n_threads),
+            "verbose": check_int(self.verbose, "verbose", 0),
+        }
+        p["reg_bias"] = p["reg"] if self.reg_bias is None else check_float(self.reg_bias, "reg_bias", 0.0)
+        if not isinstance(self.biases, (bool, np.bool_)):
+            raise TypeError(f"biases must be True or False, got {self.biases!r}")
+        if not isinstance(self.early_stopping, (bool, np.bool_)):
+            raise TypeError(f"early_stopping must be True or False, got {self.early_stopping!r}")
+        p["biases"] = bool(self.biases)
+        check_choice(self.unknown, "unknown", ("mean", "nan", "raise"))
+        if solver == "als" and p["reg"] == 0.0:
+            raise ValueError("reg must be > 0 for the ALS solver (each row solves a ridge problem)")
+        return p
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y=None, validation=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : Ratings, scipy sparse matrix, (users, items, ratings) tuple or DataFrame
+            Training ratings. With ``y`` given, ``X`` is a (users, items) pair
+            of arrays or an (n, 2) array and ``y`` the ratings.
+        validation : same forms as ``X``, optional
+            Scored every epoch (``history_["val_rmse"]``); needed by
+            ``early_stopping``.
+
+        Returns
+        -------
+        self
+        """
+        p = self._validated()
+        train = _with_targets(X, y)
+        if self.early_stopping and validation is None:
+            raise ValueError("early_stopping=True needs validation data: pass fit(..., validation=...)")
+        rng = resolve_rng(self.random_state)
+        val = None if validation is None else self._validation_arrays(as_ratings(validation, "validation"), train)
+
+        k = p["factors"]
+        n_users, n_items = train.n_users, train.n_items
+        mu = np.float32(train.global_mean)
+        P = (rng.standard_normal((n_users, k)) * p["init_scale"]).astype(np.float32)
+        Q = (rng.standard_normal((n_items, k)) * p["init_scale"]).astype(np.float32)
+        bu = np.zeros(n_users, dtype=np.float32)
+        bi = np.zeros(n_items, dtype=np.float32)
+        params = (P, Q, bu, bi)
+        step = _STEPPERS[p["solver"]](train, params, mu, p, rng)
+
+        history = {"epoch": [], "train_rmse": [], "seconds": []}
+        if val is not None:
+            history["val_rmse"] = []
+        best, best_rmse, waited = None, np.inf, 0
+        with numba_threads(p["n_threads"]):
+            for epoch in range(p["epochs"]):
+                start = time.perf_counter()
+                sse = step(epoch)
+                seconds = time.perf_counter() - start
+                train_rmse = float(np.sqrt(sse / train.nnz))
+                _check_finite(train_rmse, params, p, epoch)
+                history["epoch"].append(epoch + 1)
+                history["train_rmse"].append(train_rmse)
+                history["seconds"].append(seconds)
+                line = f"Epoch {epoch + 1}/{p['epochs']} - {seconds:.3f}s - train_rmse: {train_rmse:.4f}"
+                if val is not None:
+                    val_rmse = float(np.sqrt(squared_error_sum(*val, *params, mu) / val[0].size))
+                    history["val_rmse"].append(val_rmse)
+                    line += f" - val_rmse: {val_rmse:.4f}"
+                if p["verbose"]:
+                    print(line, file=sys.stdout, flush=True)
+                if self.early_stopping:
+                    if val_rmse < best_rmse:
+                        best, best_rmse, waited = [a.copy() for a in params] + [epoch + 1], val_rmse, 0
+                    else:
+                        waited += 1
+                        if waited >= p["patience"]:
+                            break
+        if self.early_stopping and best is not None:
+            for dst, src in zip(params, best[:4]):
+                dst[...] = src
+            self.best_epoch_ = best[4]
+        self.user_factors_, self.item_factors_, self.user_bias_, self.item_bias_ = params
+        self.global_mean_ = float(mu)
+        self.user_map_ = train.user_map
+        self.item_map_ = train.item_map
+        self.rating_range_ = train.rating_range
+        self.history_ = history
+        return self
+
+    def _validation_arrays(self, val, train):
+        u, i = val.indices_in(train.user_map, train.item_map)
+        if not np.any((u >= 0) & (i >= 0)):
+            warnings.warn(
+                "validation data shares no (known user, known item) pair with the training data; "
+                "its RMSE only measures the bias fallback",
+                stacklevel=3,
+            )
+        return u.astype(np.int64), i.astype(np.int64), val.values
+
+    # ------------------------------------------------------------------ predict
+    def predict(self, users, items, clip=True):
+        """Predicted ratings for (user, item) pairs of raw ids.
+
+        Parameters
+        ----------
+        users, items : array-like of shape (n,)
+            Raw ids, one pair per position.
+        clip : bool or (float, float), default True
+            ``True`` clips to the training rating range, a pair to that
+            range, ``False`` not at all.
+
+        Returns
+        -------
+        numpy.ndarray of float32, shape (n,)
+        """
+        self._check_fitted("user_factors_")
+        users = _pairs_array(users, "users")
+        items = _pairs_array(items, "items")
+        if users.size != items.size:
+            raise ValueError(f"users has {users.size} entries but items has {items.size}; pass one item per user")
+        if self.unknown == "raise":
+            u = self.user_map_.index(users)
+            i = self.item_map_.index(items)
+        else:
+            u = self.user_map_.lookup(users)
+            i = self.item_map_.lookup(items)
+        out = np.empty(users.size, dtype=np.float32)
+        with numba_threads(resolve_threads(self.n_threads)):
+            predict_pairs(u, i, self.user_factors_, self.item_factors_, self.user_bias_, self.item_bias_,
+                          np.float32(self.global_mean_), out)
+        if self.unknown == "nan":
+            out[(u < 0) | (i < 0)] = np.nan
+        bounds = _clip_bounds(clip, self.rating_range_)
+        if bounds is not None:
+            np.clip(out, bounds[0], bounds[1], out=out)
+        return out
+
+    def score(self, X):
+        """RMSE of the (clipped) predictions on held-out ratings ``X``.
+
+        Pairs the model cannot predict (``unknown="nan"``) are left out with
+        a warning.
+        """
+        data = as_ratings(X, "X")
+        pred = self.predict(data.users, data.items)
+        keep = ~np.isnan(pred)
+        if not keep.all():
+            warnings.warn(f"{int((~keep).sum())} ratings of unknown users or items left out of the score",
+                          stacklevel=2)
+        return rmse(data.values[keep], pred[keep])
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path):
+        """Write the fitted model to ``path`` (one ``.npz``; see :func:`mf.load`)."""
+        self._check_fitted("user_factors_")
+        return save(self, path)
+
+    def _get_state(self):
+        arrays = {
+            "user_factors": self.user_factors_,
+            "item_factors": self.item_factors_,
+            "user_bias": self.user_bias_,
+            "item_bias": self.item_bias_,
+        }
+        meta = {
+            "global_mean": self.global_mean_,
+            "rating_range": list(self.rating_range_),
+            "history": self.history_,
+        }
+        encode_ids(self.user_map_.ids, "user_ids", arrays, meta)
+        encode_ids(self.item_map_.ids, "item_ids", arrays, meta)
+        return arrays, meta
+
+    def _set_state(self, arrays, meta):
+        self.user_factors_ = arrays["user_factors"]
+        self.item_factors_ = arrays["item_factors"]
+        self.user_bias_ = arrays["user_bias"]
+        self.item_bias_ = arrays["item_bias"]
+        self.user_map_ = IdMap(decode_ids("user_ids", arrays, meta), "users")
+        self.item_map_ = IdMap(decode_ids("item_ids", arrays, meta), "items")
+        self.global_mean_ = float(meta["global_mean"])
+        self.rating_range_ = tuple(meta["rating_range"])
+        self.history_ = meta["history"]
+
+
+# ---------------------------------------------------------------------- solvers
+def _als_stepper(train, params, mu, p, rng):
+    P, Q, bu, bi = params
+    csr, csc = train.to_csr(), train.to_csc()
+    users = np.arange(train.n_users, dtype=np.int64)
+    items = np.arange(train.n_items, dtype=np.int64)
+    u, i, v = train.to_coo()
+    chunks = 4 * p["n_threads"]
+    args = (mu, p["reg"], p["reg_bias"], p["biases"])
+
+    def step(epoch):
+        failed = als_solve_rows(users, csr.indptr, csr.indices, csr.data, Q, bi, *args, P, bu, chunks)
+        failed += als_solve_rows(items, csc.indptr, csc.indices, csc.data, P, bu, *args, Q, bi, chunks)
+        if failed:
+            raise FitError(f"solver 'als': {failed} ridge systems were not positive definite at epoch {epoch + 1}; "
+                           f"increase reg (now {p['reg']})")
+        return squared_error_sum(u, i, v, P, Q, bu, bi, mu)
+
+    return step
+
+
+def _sgd_stepper(train, params, mu, p, rng):
+    P, Q, bu, bi = params
+    groups = max(SGD_GROUPS, p["n_threads"])
+    u, i, v = train.to_coo()
+    user_group = balanced_groups(np.bincount(u, minlength=train.n_users), groups, rng)
+    item_group = balanced_groups(np.bincount(i, minlength=train.n_items), groups, rng)
+    bu_idx, bi_idx, br = np.empty_like(u), np.empty_like(i), np.empty_like(v)
+    ptr = np.empty(groups * groups + 1, dtype=np.int64)
+    group_by_block(u, i, user_group, item_group, groups, bu_idx, bi_idx, v, br, ptr)
+
+    def step(epoch):
+        strata = rng.permutation(groups).astype(np.int64)
+        seeds = rng.integers(0, 2**63, size=groups * groups, dtype=np.int64).astype(np.uint64)
+        lr = p["lr"] * p["lr_decay"] ** epoch
+        return sgd_epoch(ptr, bu_idx, bi_idx, br, groups, strata, seeds, True, P, Q, bu, bi, mu, lr, p["reg"],
+                         p["reg_bias"], p["biases"])
+
+    return step
+
+
+def _adam_stepper(train, params, mu, p, rng):
+    P, Q, bu, bi = params
+    u, i, v = train.to_coo()
+    zeros = np.zeros_like
+    state = (
+        zeros(P), zeros(P), zeros(P), zeros(Q), zeros(Q), zeros(Q),
+        zeros(bu), zeros(bu), zeros(bu), zeros(bi), zeros(bi), zeros(bi),
+        np.empty(train.n_users, dtype=np.int64), np.empty(train.n_items, dtype=np.int64),
+        np.full(train.n_users, -1, dtype=np.int64), np.full(train.n_items, -1, dtype=np.int64),
+    )
+    step_count = [0]
+
+    def step(epoch):
+        order = rng.permutation(v.size)
+        lr = p["lr"] * p["lr_decay"] ** epoch
+        sse, step_count[0] = adam_epoch(u, i, v, order, p["batch_size"], P, Q, bu, bi, mu, np.float32(lr),
+                                        np.float32(0.9), np.float32(0.999), np.float32(1e-7),
+                                        np.float32(p["reg"]), np.float32(p["reg_bias"]), p["biases"], state,
+                                        step_count[0])
+        return sse
+
+    return step
+
+
+_STEPPERS = {"als": _als_stepper, "sgd": _sgd_stepper, "adam": _adam_stepper}
+
+
+# ---------------------------------------------------------------------- helpers
+def _with_targets(X, y):
+    if y is None:
+        data = as_ratings(X, "X")
+    else:
+        if isinstance(X, (tuple, list)) and len(X) == 2:
+            users, items = X
+        else:
+            arr = np.asarray(X)
+            if arr.ndim != 2 or arr.shape[1] != 2:
+                raise ValueError(f"with y given, X must be (users, items) or an (n, 2) array, got shape {arr.shape}")
+            users, items = arr[:, 0], arr[:, 1]
+        data = Ratings(users, items, y)
+    if data.implicit:
+        raise ValueError("X holds implicit data (no rating values); use mf.ImplicitALS or mf.BPR for it")
+    return data
+
+
+def _check_finite(train_rmse, params, p, epoch):
+    if np.isfinite(train_rmse) and all(np.isfinite(a).all() for a in params):
+        return
+    hint = f"use a smaller lr (now {p['lr']}) or a larger reg (now {p['reg']})"
+    if p["solver"] == "als":
+        hint = f"use a larger reg (now {p['reg']})"
+    raise FitError(f"solver {p['solver']!r} diverged at epoch {epoch + 1} (training RMSE {train_rmse}); {hint}")
+
+
+def _pairs_array(values, name):
+    arr = np.asarray(values.to_numpy() if hasattr(values, "to_numpy") else values)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    elif arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    elif arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (or of shape (n, 1)), got an array of shape {arr.shape}")
+    return arr
+
+
+def _clip_bounds(clip, rating_range):
+    if clip is True:
+        return rating_range
+    if clip is False or clip is None:
+        return None
+    try:
+        lo, hi = clip
+    except (TypeError, ValueError):
+        raise TypeError(f"clip must be True, False or a (low, high) pair, got {clip!r}") from None
+    if not lo <= hi:
+        raise ValueError(f"clip low must be <= high, got {clip!r}")
+    return (lo, hi)

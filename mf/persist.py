@@ -1,0 +1,120 @@
+"""Saving and loading fitted models: one ``.npz`` file, written atomically, read without pickle."""
+
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+__all__ = ["save", "load", "FORMAT_VERSION"]
+
+FORMAT_NAME = "mf-model"
+FORMAT_VERSION = 1
+_META_KEY = "__mf_meta__"
+
+
+def encode_ids(ids, key, arrays, meta):
+    """Store an id array without pickle: numeric/str arrays as is, mixed objects as JSON."""
+    ids = np.asarray(ids)
+    if ids.dtype.kind in "iufbUS":
+        arrays[key] = ids
+        return
+    values = ids.tolist()
+    for v in values:
+        if not isinstance(v, (int, float, str, bool)):
+            raise TypeError(f"ids of type {type(v).__name__} cannot be saved; use int or str ids")
+    meta.setdefault("json_ids", {})[key] = values
+
+
+def decode_ids(key, arrays, meta):
+    if key in arrays:
+        return arrays[key]
+    values = meta.get("json_ids", {}).get(key)
+    if values is None:
+        raise ValueError(f"model file is missing {key!r}")
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _jsonable(value):
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return None
+
+
+def save(model, path):
+    """Write ``model`` to ``path`` as one ``.npz`` file, atomically.
+
+    The file is written to a temporary name in the same directory, flushed
+    to disk and renamed over ``path``: a crash never leaves a half-written
+    model in place. Parameters that cannot be stored as JSON (for example a
+    ``numpy.random.Generator`` as ``random_state``) are saved as ``None``.
+    """
+    arrays, meta = model._get_state()
+    meta = dict(meta)
+    meta.update(
+        format=FORMAT_NAME,
+        version=FORMAT_VERSION,
+        cls=type(model).__name__,
+        params={k: _jsonable(v) for k, v in model.get_params().items()},
+    )
+    blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".mf-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **{_META_KEY: blob}, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+def load(path):
+    """Load a model written by ``save``; returns a fitted estimator.
+
+    Raises ``ValueError`` saying whether the file is not an mf model,
+    truncated or corrupted, or of an unsupported format version.
+    """
+    from .models.base import MODEL_REGISTRY
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no model file at {path!r}")
+    with open(path, "rb") as fh:
+        if fh.read(4) != b"PK\x03\x04":
+            raise ValueError(f"{path!r} is not an mf model file (not an .npz archive)")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if _META_KEY not in npz.files:
+                raise ValueError(f"{path!r} is not an mf model file (no mf metadata inside)")
+            meta = json.loads(npz[_META_KEY].tobytes().decode("utf-8"))
+            arrays = {name: npz[name] for name in npz.files if name != _META_KEY}
+    except (zipfile.BadZipFile, EOFError, OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path!r} is truncated or corrupted and cannot be read as an mf model ({exc})") from None
+    except ValueError as exc:
+        if "mf model file" in str(exc):
+            raise
+        raise ValueError(f"{path!r} is truncated or corrupted and cannot be read as an mf model ({exc})") from None
+    if meta.get("format") != FORMAT_NAME:
+        raise ValueError(f"{path!r} is not an mf model file")
+    version = meta.get("version")
+    if version != FORMAT_VERSION:
+        raise ValueError(
+            f"{path!r} uses model format version {version}; this mf reads version {FORMAT_VERSION}"
+        )
+    cls = MODEL_REGISTRY.get(meta.get("cls"))
+    if cls is None:
+        raise ValueError(f"{path!r} holds an unknown model class {meta.get('cls')!r}")
+    model = cls(**meta["params"])
+    model._set_state(arrays, meta)
+    return model
