@@ -62,7 +62,9 @@ def _check_fraction(test_size):
         raise TypeError(f"test_size must be a number, got {type(test_size).__name__}")
     value = float(test_size)
     if not 0.0 < value < 1.0:
-        raise ValueError(f"test_size must be a fraction strictly between 0 and 1, got {test_size!r}; e.g. test_size=0.2")
+        raise ValueError(
+            f"test_size must be a fraction strictly between 0 and 1, got {test_size!r}; e.g. test_size=0.2"
+        )
     return value
 
 
