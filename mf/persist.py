@@ -20,7 +20,7 @@ def encode_ids(ids, key, arrays, meta):
     if ids.dtype.kind in "iufbUS":
         arrays[key] = ids
         return
-    values = ids.tolist()
+    values = [v.item() if isinstance(v, np.generic) else v for v in ids.tolist()]
     for v in values:
         if not isinstance(v, (int, float, str, bool)):
             raise TypeError(f"ids of type {type(v).__name__} cannot be saved; use int or str ids")

@@ -16,15 +16,25 @@ def _preview(values, limit=5):
     return shown + (", ..." if len(values) > limit else "")
 
 
+def _asarray(values):
+    """``np.asarray`` that keeps a mixed list such as ``[1, "a"]`` as objects, not strings."""
+    if hasattr(values, "to_numpy"):
+        values = values.to_numpy()
+    arr = np.asarray(values)
+    if arr.dtype.kind in "US" and not isinstance(values, np.ndarray):
+        obj = np.asarray(values, dtype=object)
+        if not all(isinstance(v, (str, bytes)) for v in obj.reshape(-1).tolist()):
+            return obj
+    return arr
+
+
 def as_id_array(values, name):
     """Validate a 1-D array-like of raw ids and return it as a numpy array.
 
     Integral floats are converted to int64 (ids read from a float column);
     object arrays holding only strings become unicode arrays.
     """
-    if hasattr(values, "to_numpy"):
-        values = values.to_numpy()
-    arr = np.asarray(values)
+    arr = _asarray(values)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}; pass one id per rating")
     if arr.dtype.kind == "f":
@@ -85,7 +95,7 @@ class IdMap:
 
     def lookup(self, raw):
         """Indices of ``raw`` ids as an int64 array, ``-1`` where unknown."""
-        raw = np.asarray(raw.to_numpy() if hasattr(raw, "to_numpy") else raw)
+        raw = _asarray(raw)
         shape = raw.shape
         flat = raw.reshape(-1)
         if self._sorted and _comparable(self.ids.dtype, flat.dtype):
@@ -94,11 +104,11 @@ class IdMap:
             found = len(self.ids) > 0
             hit = (self.ids[pos] == flat) if found else np.zeros(flat.shape, bool)
             out = np.where(hit, pos, -1).astype(np.int64)
-        elif self._dict is not None:
+        else:
+            if self._dict is None:
+                self._dict = {v: k for k, v in enumerate(self.ids.tolist())}
             get = self._dict.get
             out = np.fromiter((get(v, -1) for v in flat.tolist()), dtype=np.int64, count=flat.size)
-        else:
-            out = np.full(flat.shape, -1, dtype=np.int64)
         return out.reshape(shape)
 
     def index(self, raw):
@@ -142,14 +152,21 @@ def factorize(values, name):
     Returns ``(IdMap, codes)`` where ``codes`` is an int32 array with
     ``idmap.ids[codes] == values``. Sortable ids are numbered in sorted order.
     """
-    arr = as_id_array(values, name)
+    return factorize_array(as_id_array(values, name), name)
+
+
+def factorize_array(arr, name):
+    """:func:`factorize` for an array already validated by :func:`as_id_array`."""
     if arr.size == 0:
         return IdMap(arr[:0], name), np.empty(0, dtype=np.int32)
     if arr.dtype.kind in "iu":
         lo, hi = int(arr.min()), int(arr.max())
         span = hi - lo + 1
         if span <= max(4 * arr.size, 1 << 16):
-            shifted = (arr - arr.dtype.type(lo)).astype(np.intp, copy=False)
+            if arr.dtype.kind == "i":
+                shifted = arr.astype(np.intp) - lo
+            else:
+                shifted = (arr - arr.dtype.type(lo)).astype(np.intp, copy=False)
             present = np.zeros(span, dtype=bool)
             present[shifted] = True
             uniq = (np.flatnonzero(present) + lo).astype(arr.dtype)

@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._order import canonical_order
-from .ids import IdMap, factorize
+from .ids import IdMap, as_id_array, factorize, factorize_array
 
 __all__ = ["Ratings", "as_ratings"]
 
@@ -36,7 +36,8 @@ def _as_values(ratings, n):
             f"ratings contains {pos.size} NaN or infinite values (first at position {int(pos[0])}); "
             f"drop or impute them before building Ratings"
         )
-    values = arr.astype(np.float32)
+    with np.errstate(over="ignore"):
+        values = arr.astype(np.float32)
     if not np.isfinite(values).all():
         raise ValueError("ratings contains values too large for float32 (|r| > 3.4e38)")
     return values
@@ -118,8 +119,8 @@ class Ratings:
     def __init__(self, users, items, ratings=None, timestamps=None, *, duplicates="raise"):
         if duplicates not in _DUPLICATES:
             raise ValueError(f"duplicates must be one of {_DUPLICATES}, got {duplicates!r}")
-        users = _as_1d(users, "users")
-        items = _as_1d(items, "items")
+        users = as_id_array(users, "users")
+        items = as_id_array(items, "items")
         n = users.size
         arrays = {"items": items}
         values = None
@@ -134,8 +135,8 @@ class Ratings:
             raise ValueError("no ratings given: users, items and ratings are empty")
         values = np.ones(n, dtype=np.float32) if ratings is None else _as_values(ratings, n)
         ts = None if timestamps is None else _as_timestamps(timestamps, n)
-        user_map, ucodes = factorize(users, "users")
-        item_map, icodes = factorize(items, "items")
+        user_map, ucodes = factorize_array(users, "users")
+        item_map, icodes = factorize_array(items, "items")
         order = canonical_order(ucodes, icodes, len(user_map), len(item_map))
         u, i, v = ucodes[order], icodes[order], values[order]
         t = None if ts is None else ts[order]
@@ -220,7 +221,7 @@ class Ratings:
         n_rows, n_cols = matrix.shape
         if matrix.dtype.kind not in "iufb":
             raise TypeError(f"matrix must hold numeric ratings, got dtype {matrix.dtype}")
-        csr = sp.csr_matrix(matrix, copy=True)
+        csr = sp.csr_matrix(matrix, dtype=np.float32 if matrix.dtype.kind == "b" else None, copy=True)
         csr.sum_duplicates()
         data = csr.data
         if data.dtype.kind == "f" and not np.isfinite(data).all():
@@ -239,7 +240,7 @@ class Ratings:
             if ids is None:
                 ids = np.arange(n, dtype=np.int64)
             else:
-                ids = _as_1d(ids, arg)
+                ids = as_id_array(ids, arg)
                 if ids.size != n:
                     raise ValueError(f"{arg} has {ids.size} entries but the matrix has {n} {name}")
                 uniq = factorize(ids, name)[0]
