@@ -430,8 +430,9 @@ def load_movielens(variant="latest-small", path=None, *, download=True):
 
     Notes
     -----
-    Titles keep their year, as in the files (``"Toy Story (1995)"``);
-    ``Movie.year`` holds it as an int (None where a title has none).
+    Titles are as in the files, year included (``"Toy Story (1995)"``), less
+    surrounding spaces; ``Movie.year`` holds the year as an int (None where a
+    title has none).
     Genres are a tuple of names (empty for ``"(no genres listed)"`` and for
     ml-100k's ``unknown`` flag). Downloads of 25M ratings need a few
     hundred MB of disk.

@@ -462,7 +462,7 @@ def _line_at(data, start, limit=200):
 
 
 # ---------------------------------------------------------------------- the reader
-def _read_columns(source, specs, kinds, *, sep, header, encoding, comment, block_bytes=_BLOCK_BYTES):
+def _read_columns(source, specs, kinds, *, sep, header, encoding, comment):
     """Read the columns ``specs`` (role -> name or position) of a delimited file.
 
     Returns ``{role: array}``: float32 for float roles; int64 for other roles
@@ -472,6 +472,7 @@ def _read_columns(source, specs, kinds, *, sep, header, encoding, comment, block
     strip = sep != " "
     comment_byte = -1 if comment is None else comment.encode(encoding)[0]
     with _open_binary(source) as (stream, name, size):
+        block_bytes = _BLOCK_BYTES
         data = stream.read(block_bytes)
         if data.startswith(codecs.BOM_UTF8):
             data = data[3:]
