@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mf.data._synth import _select_smallest
+from mf.data._synth import _select_smallest, alias_table
 from mf.datasets import synthetic
 
 
@@ -156,3 +156,13 @@ def test_bad_arguments(kwargs, error, match):
     args = {"n_users": 10, "n_items": 5, "n_ratings": 20, **kwargs}
     with pytest.raises(error, match=match):
         synthetic(**args)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(1e-3, 1e3), min_size=1, max_size=50))
+def test_alias_table_reproduces_the_weights(weights):
+    w = np.array(weights)
+    prob, alias = alias_table(w)
+    assert np.all((prob >= 0) & (prob <= 1)) and np.all((alias >= 0) & (alias < w.size))
+    implied = prob + np.bincount(alias, weights=1 - prob, minlength=w.size)
+    np.testing.assert_allclose(implied / w.size, w / w.sum(), rtol=1e-9, atol=1e-12)

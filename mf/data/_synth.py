@@ -61,22 +61,56 @@ def _select_smallest(keys, idx, n, k):
 
 
 @njit(cache=True, nogil=True)
-def _sample_items(m, cdf, weights, state, stamp, mark, cand, keys):
+def alias_table(weights):
+    """Walker/Vose alias table ``(prob, alias)`` for O(1) draws proportional to ``weights``."""
+    n = weights.size
+    prob = weights * (n / weights.sum())
+    alias = np.arange(n).astype(np.int32)
+    small = np.empty(n, dtype=np.int32)
+    large = np.empty(n, dtype=np.int32)
+    n_small = 0
+    n_large = 0
+    for i in range(n):
+        if prob[i] < 1.0:
+            small[n_small] = i
+            n_small += 1
+        else:
+            large[n_large] = i
+            n_large += 1
+    while n_small > 0 and n_large > 0:
+        n_small -= 1
+        s = small[n_small]
+        g = large[n_large - 1]
+        alias[s] = g
+        prob[g] += prob[s] - 1.0
+        if prob[g] < 1.0:
+            n_large -= 1
+            small[n_small] = g
+            n_small += 1
+    for k in range(n_large):
+        prob[large[k]] = 1.0
+    for k in range(n_small):
+        prob[small[k]] = 1.0
+    return prob, alias
+
+
+@njit(cache=True, nogil=True)
+def _sample_items(m, prob, alias, weights, state, stamp, mark, cand, keys):
     """``m`` distinct items drawn by weight without replacement, into ``cand[:m]``.
 
-    Successive draws with rejection of repeats while that is cheap; else
-    exponential keys (``E / w``, the ``m`` smallest win), which gives the same
-    distribution.
+    Successive draws (alias method) with rejection of repeats while that is
+    cheap; else exponential keys (``E / w``, the ``m`` smallest win), which
+    gives the same distribution.
     """
-    n = cdf.size
+    n = prob.size
     if 4 * m <= n:
         got = 0
         budget = 8 * m + 64
         while got < m and budget > 0:
             budget -= 1
-            i = np.searchsorted(cdf, _uniform(state) * cdf[n - 1])
-            if i >= n:
-                i = n - 1
+            i = min(int(_uniform(state) * n), n - 1)
+            if _uniform(state) >= prob[i]:
+                i = alias[i]
             if mark[i] != stamp:
                 mark[i] = stamp
                 cand[got] = i
@@ -90,7 +124,7 @@ def _sample_items(m, cdf, weights, state, stamp, mark, cand, keys):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def fill(indptr, cdf, weights, user_factors, item_factors, user_bias, item_bias, mean, noise, seeds,
+def fill(indptr, prob, alias, weights, user_factors, item_factors, user_bias, item_bias, mean, noise, seeds,
          implicit, oversample, n_blocks, items, values):  # fmt: skip
     """Write each user's items (sorted) and ratings into ``items``/``values[indptr[u]:indptr[u + 1]]``.
 
@@ -100,7 +134,7 @@ def fill(indptr, cdf, weights, user_factors, item_factors, user_bias, item_bias,
     highest ``c_i + p_u.q_i + noise * N(0, 1)``; ``values`` is not written.
     """
     n_users = indptr.size - 1
-    n_items = cdf.size
+    n_items = prob.size
     rank = user_factors.shape[1]
     per_block = (n_users + n_blocks - 1) // n_blocks
     for b in prange(n_blocks):
@@ -115,7 +149,7 @@ def fill(indptr, cdf, weights, user_factors, item_factors, user_bias, item_bias,
                 continue
             state[0] = seeds[u]
             m = min(n_items, oversample * d) if implicit else d
-            _sample_items(m, cdf, weights, state, u, mark, cand, keys)
+            _sample_items(m, prob, alias, weights, state, u, mark, cand, keys)
             if implicit:
                 for k in range(m):
                     i = cand[k]

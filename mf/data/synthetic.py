@@ -5,7 +5,7 @@ import numbers
 import numba
 import numpy as np
 
-from ._synth import fill
+from ._synth import alias_table, fill
 from .ids import IdMap
 from .ratings import Ratings
 from .splits import _rng
@@ -152,12 +152,12 @@ def synthetic(
     indptr = np.zeros(n_users + 1, dtype=np.int64)
     np.cumsum(degrees, out=indptr[1:])
     del degrees
-    cdf = np.cumsum(item_popularity)
+    prob, alias = alias_table(item_popularity)
     items = np.empty(n_ratings, dtype=np.int32)
     values = np.empty(0 if implicit else n_ratings, dtype=np.float32)
     n_blocks = max(1, min(n_users, 8 * numba.get_num_threads(), _SCRATCH_BYTES // (20 * n_items)))
     fill(
-        indptr, cdf, item_popularity, user_factors, item_factors, user_bias, item_bias, GLOBAL_MEAN, noise,
+        indptr, prob, alias, item_popularity, user_factors, item_factors, user_bias, item_bias, GLOBAL_MEAN, noise,
         seeds, implicit, IMPLICIT_OVERSAMPLE, n_blocks, items, values,
     )  # fmt: skip
     if implicit:
