@@ -140,7 +140,7 @@ def test_threads_restored():
 
 def test_default_block_rows_bounds():
     assert default_block_rows(10**9) == 8
-    assert default_block_rows(1000) * 1000 <= 1 << 18
+    assert default_block_rows(1000) * 1000 <= 1 << 21
 
 
 def brute_cosine(F, rows, k):
