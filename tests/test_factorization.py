@@ -153,7 +153,7 @@ def test_adam_first_step_matches_numeric_gradient():
     state = (zeros(P), zeros(P), zeros(P), zeros(Q), zeros(Q), zeros(Q), zeros(bu), zeros(bu), zeros(bu),
              zeros(bi), zeros(bi), zeros(bi), np.empty(n_users, np.int64), np.empty(n_items, np.int64),
              np.full(n_users, -1, np.int64), np.full(n_items, -1, np.int64))
-    adam_epoch(users, items, values, np.arange(4), 4, P, Q, bu, bi, np.float32(mu), np.float32(lr),
+    adam_epoch(users, items, values, np.array([0, 4]), np.array([0]), 4, P, Q, bu, bi, np.float32(mu), np.float32(lr),
                np.float32(b1), np.float32(b2), np.float32(eps), np.float32(reg), np.float32(reg_bias), True,
                state, 0)
     lr_t = lr * np.sqrt(1 - b2) / (1 - b1)

@@ -21,7 +21,7 @@ from numba import njit, prange
 _FAST = {"reassoc", "contract"}
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
 def cholesky_solve(A, b, d):
     """Solve ``A[:d, :d] x = b[:d]`` in place for symmetric positive definite A.
 

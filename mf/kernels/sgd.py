@@ -37,6 +37,25 @@ def group_by_block(users, items, user_group, item_group, n_groups, bu, bi, value
         fill[blk] = p + 1
 
 
+@njit(cache=True, nogil=True)
+def shuffle_block(start, end, bu, bi, br, seed):
+    """Fisher-Yates shuffle of the ratings ``[start, end)`` in place, from ``seed``."""
+    state = np.empty(1, dtype=np.uint64)
+    state[0] = seed
+    for j in range(end - 1, start, -1):
+        m = start + randbelow(state, j - start + 1)
+        bu[j], bu[m] = bu[m], bu[j]
+        bi[j], bi[m] = bi[m], bi[j]
+        br[j], br[m] = br[m], br[j]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def shuffle_blocks(ptr, bu, bi, br, seeds):
+    """Shuffle every block's ratings in place, each from its own seed."""
+    for b in prange(ptr.size - 1):
+        shuffle_block(ptr[b], ptr[b + 1], bu, bi, br, seeds[b])
+
+
 @njit(cache=True, nogil=True, fastmath=_FAST)
 def sgd_block(start, end, bu, bi, br, seed, shuffle, P, Q, user_bias, item_bias, global_mean, lr, reg, reg_bias,
               fit_bias):
@@ -44,14 +63,8 @@ def sgd_block(start, end, bu, bi, br, seed, shuffle, P, Q, user_bias, item_bias,
 
     Returns the sum of squared errors seen before each update.
     """
-    state = np.empty(1, dtype=np.uint64)
-    state[0] = seed
     if shuffle:
-        for j in range(end - 1, start, -1):
-            m = start + randbelow(state, j - start + 1)
-            bu[j], bu[m] = bu[m], bu[j]
-            bi[j], bi[m] = bi[m], bi[j]
-            br[j], br[m] = br[m], br[j]
+        shuffle_block(start, end, bu, bi, br, seed)
     k = P.shape[1]
     total = 0.0
     for j in range(start, end):

@@ -12,7 +12,7 @@ from ..exceptions import FitError
 from ..kernels.adam import adam_epoch
 from ..kernels.als import als_solve_rows
 from ..kernels.predict import predict_pairs, squared_error_sum
-from ..kernels.sgd import balanced_groups, group_by_block, sgd_epoch
+from ..kernels.sgd import balanced_groups, group_by_block, sgd_epoch, shuffle_blocks
 from ..kernels.threads import numba_threads, resolve_threads
 from ..metrics import rmse
 from ..persist import decode_ids, encode_ids, save
@@ -357,8 +357,8 @@ def _als_stepper(train, params, mu, p, rng):
     return step
 
 
-def _sgd_stepper(train, params, mu, p, rng):
-    P, Q, bu, bi = params
+def _block_grid(train, p, rng):
+    """Ratings grouped by a grid of user groups x item groups (see mf.kernels.sgd)."""
     groups = max(SGD_GROUPS, p["n_threads"])
     u, i, v = train.to_coo()
     user_group = balanced_groups(np.bincount(u, minlength=train.n_users), groups, rng)
@@ -366,6 +366,12 @@ def _sgd_stepper(train, params, mu, p, rng):
     bu_idx, bi_idx, br = np.empty_like(u), np.empty_like(i), np.empty_like(v)
     ptr = np.empty(groups * groups + 1, dtype=np.int64)
     group_by_block(u, i, user_group, item_group, groups, bu_idx, bi_idx, v, br, ptr)
+    return groups, ptr, bu_idx, bi_idx, br
+
+
+def _sgd_stepper(train, params, mu, p, rng):
+    P, Q, bu, bi = params
+    groups, ptr, bu_idx, bi_idx, br = _block_grid(train, p, rng)
 
     def step(epoch):
         strata = rng.permutation(groups).astype(np.int64)
@@ -379,7 +385,7 @@ def _sgd_stepper(train, params, mu, p, rng):
 
 def _adam_stepper(train, params, mu, p, rng):
     P, Q, bu, bi = params
-    u, i, v = train.to_coo()
+    groups, ptr, bu_idx, bi_idx, br = _block_grid(train, p, rng)
     zeros = np.zeros_like
     state = (
         zeros(P), zeros(P), zeros(P), zeros(Q), zeros(Q), zeros(Q),
@@ -390,12 +396,13 @@ def _adam_stepper(train, params, mu, p, rng):
     step_count = [0]
 
     def step(epoch):
-        order = rng.permutation(v.size)
+        shuffle_blocks(ptr, bu_idx, bi_idx, br, rng.integers(0, 2**63, size=groups * groups).astype(np.uint64))
+        order = rng.permutation(groups * groups).astype(np.int64)
         lr = p["lr"] * p["lr_decay"] ** epoch
-        sse, step_count[0] = adam_epoch(u, i, v, order, p["batch_size"], P, Q, bu, bi, mu, np.float32(lr),
-                                        np.float32(0.9), np.float32(0.999), np.float32(1e-7),
-                                        np.float32(p["reg"]), np.float32(p["reg_bias"]), p["biases"], state,
-                                        step_count[0])
+        f32 = np.float32
+        sse, step_count[0] = adam_epoch(bu_idx, bi_idx, br, ptr, order, p["batch_size"], P, Q, bu, bi, mu, f32(lr),
+                                        f32(0.9), f32(0.999), f32(1e-7), f32(p["reg"]), f32(p["reg_bias"]),
+                                        p["biases"], state, step_count[0])
         return sse
 
     return step
