@@ -1,0 +1,91 @@
+"""Weight penalties added to the loss, as Keras: ``l1 * sum(|w|) + l2 * sum(w**2)``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from mf.keras import regularizers
+>>> regularizers.get("l2").l2
+0.01
+>>> float(regularizers.L1L2(l1=0.5, l2=0.25)(np.array([1.0, -2.0])))
+2.75
+"""
+
+import numpy as np
+
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get"]
+
+
+class Regularizer:
+    """Penalty ``l1 * sum(|w|) + l2 * sum(w**2)`` on one weight variable."""
+
+    def __init__(self, l1=0.0, l2=0.0):
+        for name, value in (("l1", l1), ("l2", l2)):
+            if not np.isfinite(value) or value < 0:
+                raise ValueError(f"regularizer {name} must be a finite number >= 0, got {value!r}")
+        self.l1 = float(l1)
+        self.l2 = float(l2)
+
+    def __call__(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        return self.l1 * np.abs(x).sum() + self.l2 * np.square(x).sum()
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+    def __repr__(self):
+        return f"{type(self).__name__}(l1={self.l1}, l2={self.l2})"
+
+
+class L1L2(Regularizer):
+    """Both penalties (Keras defaults 0.0 and 0.0)."""
+
+
+class L1(Regularizer):
+    """``l1 * sum(|w|)`` (Keras default 0.01)."""
+
+    def __init__(self, l1=0.01):
+        super().__init__(l1=l1)
+
+    def get_config(self):
+        return {"l1": self.l1}
+
+
+class L2(Regularizer):
+    """``l2 * sum(w**2)`` (Keras default 0.01)."""
+
+    def __init__(self, l2=0.01):
+        super().__init__(l2=l2)
+
+    def get_config(self):
+        return {"l2": self.l2}
+
+
+l1 = L1
+l2 = L2
+
+
+def l1_l2(l1=0.01, l2=0.01):
+    """Keras's shortcut for ``L1L2`` with both factors 0.01 by default."""
+    return L1L2(l1=l1, l2=l2)
+
+
+_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": l1_l2, "l1l2": L1L2}
+_CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2}
+
+
+def get(identifier, argument="regularizer"):
+    """``None``, a name (``'l1'``, ``'l2'``, ``'l1_l2'``) or a :class:`Regularizer`."""
+    if identifier is None or isinstance(identifier, Regularizer):
+        return identifier
+    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
+        return _BY_NAME[identifier.lower()]()
+    raise ValueError(f"{argument}={identifier!r} is not a supported regularizer; use 'l1', 'l2', "
+                     "'l1_l2' or an instance from mf.keras.regularizers")
+
+
+def serialize(reg):
+    return None if reg is None else {"class_name": type(reg).__name__, "config": reg.get_config()}
+
+
+def deserialize(config):
+    return None if config is None else _CLASSES[config["class_name"]](**config["config"])

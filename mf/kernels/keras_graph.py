@@ -1,0 +1,576 @@
+"""Forward pass, backward pass and optimizer steps of a compiled layer graph.
+
+A graph of Embedding / Flatten / Dot / Concatenate / Add / Multiply / Dense
+layers is compiled (by :mod:`mf.keras`) into a *plan*: a small integer table of
+operations over the columns of one activation matrix.  Every sample of a
+mini-batch owns one column of that matrix; each tensor of the graph owns a
+contiguous range of rows (``offset``, ``width``).  The kernels below run the
+plan over a whole mini-batch (or many mini-batches) without returning to
+Python.
+
+Plan layout (all ``int64``):
+
+``ops[k]``
+    ``[code, out_off, out_w, a, b, c, d, e, f]`` with, per ``code``:
+
+    - ``OP_EMBED``: ``a`` input index, ``b`` table offset in ``params``,
+      ``c`` number of rows, ``d`` group index, ``e`` trainable flag.
+    - ``OP_DOT``: ``a`` offset of the first input, ``b`` offset of the second
+      input, ``c`` width of the inputs, ``d`` 1 to l2-normalise them first.
+    - ``OP_CONCAT`` / ``OP_ADD`` / ``OP_MUL``: ``a`` first row and ``b``
+      number of rows of ``op_inputs`` listing the inputs as ``(offset, width)``.
+    - ``OP_DENSE``: ``a`` input offset, ``b`` input width, ``c`` kernel offset
+      in ``params`` (row-major ``(in, units)``), ``d`` bias offset or -1,
+      ``e`` activation code, ``f`` trainable flag.
+
+``groups[g]``
+    One row per weight variable: ``[offset, size, n_rows, dim, is_table,
+    trainable]``; ``reg[g] = (l1, l2)`` holds its regularisation factors.
+
+Gradients are accumulated into ``grad``, a buffer laid out like ``params``;
+only the rows of an embedding table that a batch touches are written, and
+the optimizer step zeroes them again.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+OP_EMBED = 0
+OP_DOT = 1
+OP_CONCAT = 2
+OP_ADD = 3
+OP_MUL = 4
+OP_DENSE = 5
+
+ACT_LINEAR = 0
+ACT_RELU = 1
+ACT_SIGMOID = 2
+ACT_TANH = 3
+
+LOSS_MSE = 0
+LOSS_MAE = 1
+LOSS_BCE = 2
+LOSS_HUBER = 3
+LOSS_BCE_LOGITS = 4
+
+OPT_SGD = 0
+OPT_ADAM = 1
+OPT_RMSPROP = 2
+OPT_ADAGRAD = 3
+
+# hyper[] layout per optimizer (float32):
+#   SGD:     lr, momentum, nesterov
+#   Adam:    lr, beta_1, beta_2, epsilon
+#   RMSprop: lr, rho, momentum, epsilon, centered
+#   Adagrad: lr, epsilon
+
+BCE_EPSILON = 1e-7
+NORM_EPSILON = 1e-12
+
+
+_FAST = {"reassoc", "contract"}
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sigmoid(z):
+    if z >= 0.0:
+        return 1.0 / (1.0 + np.exp(-z))
+    e = np.exp(z)
+    return e / (1.0 + e)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FAST)
+def forward(ops, op_inputs, params, ids, rows, n, acts):
+    """Run the plan forward for samples ``rows[:n]``; sample ``b`` fills ``acts[:, b]``.
+
+    Activations are stored feature-major (one row per column of a tensor,
+    one column per sample) so that the inner loops run over the batch.
+    """
+    for k in range(ops.shape[0]):
+        code = ops[k, 0]
+        out = ops[k, 1]
+        w = ops[k, 2]
+        if code == OP_EMBED:
+            inp = ops[k, 3]
+            toff = ops[k, 4]
+            table = params[toff:toff + ops[k, 5] * w].reshape((ops[k, 5], w))
+            for b in range(n):
+                r = ids[inp, rows[b]]
+                for j in range(w):
+                    acts[out + j, b] = table[r, j]
+        elif code == OP_DOT:
+            a = ops[k, 3]
+            c = ops[k, 4]
+            width = ops[k, 5]
+            for b in range(n):
+                acts[out, b] = 0.0
+            for j in range(width):
+                for b in range(n):
+                    acts[out, b] += acts[a + j, b] * acts[c + j, b]
+            if ops[k, 6]:  # normalize
+                for b in range(n):
+                    na = 0.0
+                    nc = 0.0
+                    for j in range(width):
+                        na += acts[a + j, b] * acts[a + j, b]
+                        nc += acts[c + j, b] * acts[c + j, b]
+                    acts[out, b] /= np.sqrt(max(na, NORM_EPSILON)) * np.sqrt(max(nc, NORM_EPSILON))
+        elif code == OP_CONCAT:
+            pos = out
+            for q in range(ops[k, 3], ops[k, 3] + ops[k, 4]):
+                src = op_inputs[q, 0]
+                for j in range(op_inputs[q, 1]):
+                    for b in range(n):
+                        acts[pos + j, b] = acts[src + j, b]
+                pos += op_inputs[q, 1]
+        elif code == OP_ADD or code == OP_MUL:
+            start = ops[k, 3]
+            src = op_inputs[start, 0]
+            for j in range(w):
+                for b in range(n):
+                    acts[out + j, b] = acts[src + j, b]
+            for q in range(start + 1, start + ops[k, 4]):
+                src = op_inputs[q, 0]
+                for j in range(w):
+                    if code == OP_ADD:
+                        for b in range(n):
+                            acts[out + j, b] += acts[src + j, b]
+                    else:
+                        for b in range(n):
+                            acts[out + j, b] *= acts[src + j, b]
+        else:  # OP_DENSE
+            xin = ops[k, 3]
+            nin = ops[k, 4]
+            koff = ops[k, 5]
+            boff = ops[k, 6]
+            act = ops[k, 7]
+            kern = params[koff:koff + nin * w].reshape((nin, w))
+            for j in range(w):
+                bj = params[boff + j] if boff >= 0 else 0.0
+                for b in range(n):
+                    acts[out + j, b] = bj
+            for i in range(nin):
+                for j in range(w):
+                    wij = kern[i, j]
+                    for b in range(n):
+                        acts[out + j, b] += wij * acts[xin + i, b]
+            for j in range(w):
+                if act == ACT_RELU:
+                    for b in range(n):
+                        acts[out + j, b] = max(acts[out + j, b], 0.0)
+                elif act == ACT_SIGMOID:
+                    for b in range(n):
+                        acts[out + j, b] = _sigmoid(acts[out + j, b])
+                elif act == ACT_TANH:
+                    for b in range(n):
+                        acts[out + j, b] = np.tanh(acts[out + j, b])
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FAST)
+def loss_head(loss, delta, out, out_w, out_sigmoid, acts, dacts, y, rows, n, sums):
+    """Loss of samples ``rows[:n]`` and its gradient with respect to the output rows.
+
+    ``out_sigmoid`` means the output rows hold logits whose sigmoid is the
+    prediction (binary cross-entropy on a sigmoid output is then computed from
+    the logits, as Keras does).  Adds the summed per-sample loss, absolute
+    error and squared error of the predictions to ``sums[0:3]`` and writes
+    ``d(mean batch loss)/d(output)`` into ``dacts``.
+    """
+    scale = 1.0 / (n * out_w)
+    for c in range(out_w):
+        for b in range(n):
+            z = acts[out + c, b]
+            p = _sigmoid(z) if out_sigmoid else z
+            t = y[rows[b], c]
+            e = p - t
+            if loss == LOSS_MSE:
+                value = e * e
+                d = 2.0 * e
+            elif loss == LOSS_MAE:
+                value = abs(e)
+                d = 1.0 if e > 0.0 else (-1.0 if e < 0.0 else 0.0)
+            elif loss == LOSS_HUBER:
+                ae = abs(e)
+                if ae <= delta:
+                    value = 0.5 * e * e
+                    d = e
+                else:
+                    value = delta * ae - 0.5 * delta * delta
+                    d = delta if e > 0.0 else -delta
+            elif out_sigmoid or loss == LOSS_BCE_LOGITS:  # cross-entropy from logits z
+                value = max(z, 0.0) - z * t + np.log1p(np.exp(-abs(z)))
+                d = _sigmoid(z) - t
+            else:  # binary cross-entropy from clipped probabilities
+                pc = min(max(p, BCE_EPSILON), 1.0 - BCE_EPSILON)
+                value = -(t * np.log(pc) + (1.0 - t) * np.log(1.0 - pc))
+                if p < BCE_EPSILON or p > 1.0 - BCE_EPSILON:
+                    d = 0.0
+                else:
+                    d = -t / pc + (1.0 - t) / (1.0 - pc)
+            sums[0] += value / out_w
+            sums[1] += abs(e)
+            sums[2] += e * e
+            dacts[out + c, b] = d * scale
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FAST)
+def backward(ops, op_inputs, params, ids, rows, n, acts, dacts, grad):
+    """Back-propagate ``dacts`` (set on the output rows) through the plan.
+
+    Gradients of trainable weights are added into ``grad``.  ``dacts`` must be
+    zero outside the output rows on entry; it is overwritten.
+    """
+    for k in range(ops.shape[0] - 1, -1, -1):
+        code = ops[k, 0]
+        out = ops[k, 1]
+        w = ops[k, 2]
+        if code == OP_EMBED:
+            if ops[k, 7]:
+                inp = ops[k, 3]
+                toff = ops[k, 4]
+                gtable = grad[toff:toff + ops[k, 5] * w].reshape((ops[k, 5], w))
+                for b in range(n):
+                    r = ids[inp, rows[b]]
+                    for j in range(w):
+                        gtable[r, j] += dacts[out + j, b]
+        elif code == OP_DOT:
+            a = ops[k, 3]
+            c = ops[k, 4]
+            width = ops[k, 5]
+            if ops[k, 6]:  # normalize
+                for b in range(n):
+                    g = dacts[out, b]
+                    na = 0.0
+                    nc = 0.0
+                    for j in range(width):
+                        na += acts[a + j, b] * acts[a + j, b]
+                        nc += acts[c + j, b] * acts[c + j, b]
+                    ra = 1.0 / np.sqrt(max(na, NORM_EPSILON))
+                    rc = 1.0 / np.sqrt(max(nc, NORM_EPSILON))
+                    s = acts[out, b]
+                    # d(a_hat . c_hat)/da = ra * (c_hat - s * a_hat), the
+                    # projection term vanishing where the norm is clamped.
+                    pa = s * ra if na > NORM_EPSILON else 0.0
+                    pc = s * rc if nc > NORM_EPSILON else 0.0
+                    for j in range(width):
+                        va = acts[a + j, b]
+                        vc = acts[c + j, b]
+                        dacts[a + j, b] += g * ra * (vc * rc - pa * va)
+                        dacts[c + j, b] += g * rc * (va * ra - pc * vc)
+            else:
+                for j in range(width):
+                    for b in range(n):
+                        g = dacts[out, b]
+                        va = acts[a + j, b]
+                        dacts[a + j, b] += g * acts[c + j, b]
+                        dacts[c + j, b] += g * va
+        elif code == OP_CONCAT:
+            pos = out
+            for q in range(ops[k, 3], ops[k, 3] + ops[k, 4]):
+                dst = op_inputs[q, 0]
+                for j in range(op_inputs[q, 1]):
+                    for b in range(n):
+                        dacts[dst + j, b] += dacts[pos + j, b]
+                pos += op_inputs[q, 1]
+        elif code == OP_ADD:
+            for q in range(ops[k, 3], ops[k, 3] + ops[k, 4]):
+                dst = op_inputs[q, 0]
+                for j in range(w):
+                    for b in range(n):
+                        dacts[dst + j, b] += dacts[out + j, b]
+        elif code == OP_MUL:
+            start = ops[k, 3]
+            count = ops[k, 4]
+            for q in range(start, start + count):
+                dst = op_inputs[q, 0]
+                for j in range(w):
+                    for b in range(n):
+                        prod = dacts[out + j, b]
+                        for r in range(start, start + count):
+                            if r != q:
+                                prod *= acts[op_inputs[r, 0] + j, b]
+                        dacts[dst + j, b] += prod
+        else:  # OP_DENSE
+            xin = ops[k, 3]
+            nin = ops[k, 4]
+            koff = ops[k, 5]
+            boff = ops[k, 6]
+            act = ops[k, 7]
+            trainable = ops[k, 8]
+            kern = params[koff:koff + nin * w].reshape((nin, w))
+            gkern = grad[koff:koff + nin * w].reshape((nin, w))
+            # dacts[out:out+w] becomes d(loss)/d(pre-activation).
+            for j in range(w):
+                if act == ACT_RELU:
+                    for b in range(n):
+                        dacts[out + j, b] = dacts[out + j, b] if acts[out + j, b] > 0.0 else 0.0
+                elif act == ACT_SIGMOID:
+                    for b in range(n):
+                        yv = acts[out + j, b]
+                        dacts[out + j, b] *= yv * (1.0 - yv)
+                elif act == ACT_TANH:
+                    for b in range(n):
+                        yv = acts[out + j, b]
+                        dacts[out + j, b] *= 1.0 - yv * yv
+                if trainable and boff >= 0:
+                    s = 0.0
+                    for b in range(n):
+                        s += dacts[out + j, b]
+                    grad[boff + j] += s
+            for i in range(nin):
+                for j in range(w):
+                    wij = kern[i, j]
+                    s = 0.0
+                    for b in range(n):
+                        dz = dacts[out + j, b]
+                        s += acts[xin + i, b] * dz
+                        dacts[xin + i, b] += wij * dz
+                    if trainable:
+                        gkern[i, j] += s
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FAST)
+def batch_gradients(ops, op_inputs, params, ids, rows, n, y, loss, delta, out, out_w,
+                    out_sigmoid, acts, dacts, grad):
+    """Mean loss of one batch (no regularisation) and its gradient added into ``grad``."""
+    forward(ops, op_inputs, params, ids, rows, n, acts)
+    sums = np.zeros(3)
+    dacts[:, :n] = 0.0
+    loss_head(loss, delta, out, out_w, out_sigmoid, acts, dacts, y, rows, n, sums)
+    backward(ops, op_inputs, params, ids, rows, n, acts, dacts, grad)
+    return sums[0] / n
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _update_span(opt, hp, alpha, params, grad, s1, s2, s3, lo, hi, l1, l2):
+    """Optimizer step on ``params[lo:hi]`` with Keras's update rules.
+
+    The gradient is ``grad`` plus that of the penalty ``l1*|w| + l2*w**2``;
+    returns the penalty measured before the step.
+    """
+    params = params[lo:hi]
+    grad = grad[lo:hi]
+    s1 = s1[lo:hi]  # unused state arrays have length 0 and stay empty
+    s2 = s2[lo:hi]
+    s3 = s3[lo:hi]
+    penalty = 0.0
+    if l1 != 0 or l2 != 0:
+        two_l2 = np.float32(2.0) * l2
+        for i in range(hi - lo):
+            w = params[i]
+            penalty += l2 * w * w + l1 * abs(w)
+            grad[i] += two_l2 * w + l1 * np.float32((w > 0) - (w < 0))
+    lr = hp[0]
+    if opt == OPT_ADAM:
+        omb1 = np.float32(1.0) - hp[1]
+        omb2 = np.float32(1.0) - hp[2]
+        eps = hp[3]
+        for i in range(hi - lo):
+            g = grad[i]
+            grad[i] = 0.0
+            m = s1[i] + (g - s1[i]) * omb1
+            v = s2[i] + (g * g - s2[i]) * omb2
+            s1[i] = m
+            s2[i] = v
+            params[i] -= (m * alpha) / (np.sqrt(v) + eps)
+    elif opt == OPT_SGD:
+        mom = hp[1]
+        if mom == 0:
+            for i in range(hi - lo):
+                params[i] -= grad[i] * lr
+                grad[i] = 0.0
+        elif hp[2] != 0:  # Nesterov
+            for i in range(hi - lo):
+                g = grad[i]
+                grad[i] = 0.0
+                m = s1[i] * mom - g * lr
+                s1[i] = m
+                params[i] += m * mom - g * lr
+        else:
+            for i in range(hi - lo):
+                m = s1[i] * mom - grad[i] * lr
+                grad[i] = 0.0
+                s1[i] = m
+                params[i] += m
+    elif opt == OPT_RMSPROP:
+        rho = hp[1]
+        mom = hp[2]
+        eps = hp[3]
+        centered = hp[4] != 0
+        omr = np.float32(1.0) - rho
+        for i in range(hi - lo):
+            g = grad[i]
+            grad[i] = 0.0
+            v = rho * s1[i] + omr * (g * g)
+            s1[i] = v
+            if centered:
+                ag = rho * s3[i] + omr * g
+                s3[i] = ag
+                den = v - ag * ag + eps
+            else:
+                den = v + eps
+            inc = (lr * g) / np.sqrt(den)
+            if mom > 0:
+                m = mom * s2[i] + inc
+                s2[i] = m
+                params[i] -= m
+            else:
+                params[i] -= inc
+    else:  # OPT_ADAGRAD
+        eps = hp[1]
+        for i in range(hi - lo):
+            g = grad[i]
+            grad[i] = 0.0
+            acc = s1[i] + g * g
+            s1[i] = acc
+            params[i] -= (lr * g) / np.sqrt(acc + eps)
+    return penalty
+
+
+PARALLEL_MIN = 1 << 20
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _update_span_parallel(opt, hp, alpha, params, grad, s1, s2, s3, lo, hi, l1, l2):
+    """:func:`_update_span` split into chunks run in parallel."""
+    n_chunks = (hi - lo + PARALLEL_MIN - 1) // PARALLEL_MIN
+    penalty = 0.0
+    for c in prange(n_chunks):
+        a = lo + c * PARALLEL_MIN
+        penalty += _update_span(opt, hp, alpha, params, grad, s1, s2, s3,
+                                a, min(a + PARALLEL_MIN, hi), l1, l2)
+    return penalty
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _penalty(params, lo, hi, l1, l2):
+    s = 0.0
+    for i in range(lo, hi):
+        s += l2 * params[i] * params[i] + l1 * abs(params[i])
+    return s
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sparse_table_ok(opt, hp):
+    """Whether untouched rows of an unregularised table stay unchanged in one step."""
+    if opt == OPT_SGD:
+        return hp[1] == 0
+    return opt == OPT_ADAGRAD
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def apply_step(ops, groups, reg, params, grad, s1, s2, s3, opt, hp, alpha, ids, rows, n):
+    """One optimizer step over every trainable variable; returns the regularisation penalty.
+
+    The gradient of an embedding table lives in ``grad`` only on the rows the
+    batch touched.  Where the optimizer leaves untouched rows unchanged (plain
+    SGD, Adagrad, no regulariser) only those rows are visited; otherwise
+    (Adam, RMSprop, momentum, a regulariser) every row is updated, exactly as
+    Keras applies a dense update to the table.  ``grad`` is zero on return.
+    """
+    penalty = 0.0
+    sparse_ok = _sparse_table_ok(opt, hp)
+    for g in range(groups.shape[0]):
+        off = groups[g, 0]
+        size = groups[g, 1]
+        dim = groups[g, 3]
+        l1 = reg[g, 0]
+        l2 = reg[g, 1]
+        if not groups[g, 5]:  # frozen: the penalty still counts
+            penalty += _penalty(params, off, off + size, l1, l2)
+        elif groups[g, 4] and sparse_ok and l1 == 0 and l2 == 0:
+            # A row listed twice sees a zero gradient the second time, which
+            # leaves it unchanged under plain SGD and Adagrad.
+            for k in range(ops.shape[0]):
+                if ops[k, 0] == OP_EMBED and ops[k, 6] == g:
+                    inp = ops[k, 3]
+                    for b in range(n):
+                        lo = off + ids[inp, rows[b]] * dim
+                        _update_span(opt, hp, alpha, params, grad, s1, s2, s3,
+                                     lo, lo + dim, l1, l2)
+        elif size >= 2 * PARALLEL_MIN:
+            penalty += _update_span_parallel(opt, hp, alpha, params, grad, s1, s2, s3,
+                                             off, off + size, l1, l2)
+        else:
+            penalty += _update_span(opt, hp, alpha, params, grad, s1, s2, s3,
+                                    off, off + size, l1, l2)
+    return penalty
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def adam_alpha(hp, step):
+    """Keras's Adam step size ``lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)`` in float32."""
+    t = np.float32(step)
+    b1p = hp[1] ** t
+    b2p = hp[2] ** t
+    return hp[0] * np.sqrt(np.float32(1.0) - b2p) / (np.float32(1.0) - b1p)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def train_steps(ops, op_inputs, groups, reg, params, grad, s1, s2, s3, opt, hp, iterations,
+                ids, y, order, batch_size, step_lo, step_hi, loss, delta, out, out_w,
+                out_sigmoid, acts, dacts, step_stats):
+    """Train on mini-batches ``step_lo..step_hi-1`` of ``order``.
+
+    Batch ``s`` holds samples ``order[s*batch_size:(s+1)*batch_size]``.  For each
+    batch: forward pass, loss, backward pass, one optimizer step.
+    ``iterations[0]`` counts optimizer steps and is advanced.
+    ``step_stats[s] = (batch size, mean loss + penalty, summed |error|,
+    summed error**2)``, the loss being measured before the step, as Keras
+    reports it.
+    """
+    n_total = order.shape[0]
+    sums = np.zeros(3)
+    for s in range(step_lo, step_hi):
+        lo = s * batch_size
+        hi = min(lo + batch_size, n_total)
+        n = hi - lo
+        rows = order[lo:hi]
+        forward(ops, op_inputs, params, ids, rows, n, acts)
+        sums[:] = 0.0
+        dacts[:, :n] = 0.0
+        loss_head(loss, delta, out, out_w, out_sigmoid, acts, dacts, y, rows, n, sums)
+        backward(ops, op_inputs, params, ids, rows, n, acts, dacts, grad)
+        iterations[0] += 1
+        alpha = adam_alpha(hp, iterations[0]) if opt == OPT_ADAM else np.float32(0.0)
+        penalty = apply_step(ops, groups, reg, params, grad, s1, s2, s3, opt, hp, alpha,
+                             ids, rows, n)
+        step_stats[s, 0] = n
+        step_stats[s, 1] = sums[0] / n + penalty
+        step_stats[s, 2] = sums[1]
+        step_stats[s, 3] = sums[2]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def predict(ops, op_inputs, params, ids, n, width, out, out_w, out_sigmoid, chunk, result):
+    """Outputs of samples ``0..n-1`` into ``result`` (``n x out_w``), chunks in parallel."""
+    n_chunks = (n + chunk - 1) // chunk
+    for c in prange(n_chunks):
+        lo = c * chunk
+        m = min(chunk, n - lo)
+        rows = np.arange(lo, lo + m)
+        acts = np.empty((width, m), dtype=params.dtype)
+        forward(ops, op_inputs, params, ids, rows, m, acts)
+        for b in range(m):
+            for j in range(out_w):
+                z = acts[out + j, b]
+                result[lo + b, j] = _sigmoid(z) if out_sigmoid else z
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def evaluate(ops, op_inputs, params, ids, y, n, width, loss, delta, out, out_w, out_sigmoid,
+             chunk):
+    """Summed per-sample loss, absolute error and squared error over samples ``0..n-1``."""
+    n_chunks = (n + chunk - 1) // chunk
+    total = np.zeros((n_chunks, 3))
+    for c in prange(n_chunks):
+        lo = c * chunk
+        m = min(chunk, n - lo)
+        rows = np.arange(lo, lo + m)
+        acts = np.empty((width, m), dtype=params.dtype)
+        dacts = np.empty((width, m), dtype=params.dtype)
+        forward(ops, op_inputs, params, ids, rows, m, acts)
+        sums = np.zeros(3)
+        loss_head(loss, delta, out, out_w, out_sigmoid, acts, dacts, y, rows, m, sums)
+        total[c, :] = sums
+    return total.sum(axis=0)
