@@ -198,6 +198,7 @@ def test_topk_cosine_self_excluded_with_duplicates():
         ({"excluded": np.array([0.5])}, TypeError, "excluded"),
         ({"block_rows": 0}, ValueError, "block_rows"),
         ({"n_threads": 0}, ValueError, "n_threads"),
+        ({"n_threads": 1.5}, TypeError, "n_threads"),
     ],
 )
 def test_bad_input(kwargs, error, match):

@@ -19,13 +19,15 @@ Conventions shared by every function here:
   arise from non-finite factors, which the drivers reject).
 * ``k`` is capped at the number of candidate items.
 * The numba thread count applies for the call only and is restored after it.
-  BLAS and the numba kernel run one after the other, never at the same time, so
-  the two thread pools do not compete for cores.
+  BLAS and the numba kernel take turns and never run at the same time. Idle
+  workers of one pool may still spin for a while after their turn, so blocks are
+  large (:func:`default_block_rows`) to keep the hand-overs few.
 """
 
-import numba
 import numpy as np
 from numba import njit, prange
+
+from .threads import numba_threads, resolve_threads
 
 __all__ = ["topk_blocked", "topk_cosine", "default_block_rows"]
 
@@ -212,14 +214,6 @@ def _as_index_set(values, n, name):
     return np.unique(arr)
 
 
-def _resolve_threads(n_threads):
-    if n_threads is None:
-        return numba.get_num_threads()
-    if isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
-        raise ValueError(f"n_threads must be a positive integer or None, got {n_threads!r}")
-    return min(int(n_threads), numba.config.NUMBA_NUM_THREADS)
-
-
 def _check_k(k):
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
@@ -263,7 +257,7 @@ def topk_blocked(
     block_rows : int, optional
         Rows scored per matrix product; default :func:`default_block_rows`.
     n_threads : int, optional
-        Numba threads for this call (default: numba's current setting).
+        Numba threads for this call; ``None`` or ``-1``: all cores.
 
     Returns
     -------
@@ -350,9 +344,7 @@ def topk_blocked(
     block_rows = int(min(block_rows, rows.size))
     buf = np.empty((block_rows, n_cols), dtype=np.float32)
     VcT = Vc.T
-    previous = numba.get_num_threads()
-    numba.set_num_threads(_resolve_threads(n_threads))
-    try:
+    with numba_threads(resolve_threads(n_threads)):
         for start in range(0, rows.size, block_rows):
             stop = min(start + block_rows, rows.size)
             block = buf[: stop - start]
@@ -361,8 +353,6 @@ def topk_blocked(
                 block, bc, rows[start:stop], indptr, indices, filter_seen, item_col, col_item, k,
                 out_items[start:stop], out_scores[start:stop],
             )
-    finally:
-        numba.set_num_threads(previous)
     return out_items, out_scores
 
 
