@@ -37,7 +37,7 @@ _MAGIC = ((b"\x1f\x8b", lambda raw: gzip.GzipFile(fileobj=raw)), (b"BZh", bz2.BZ
 
 
 # ---------------------------------------------------------------------- kernels
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _parse_int(buf, p, n):
     """Canonical decimal integer (``-?[1-9][0-9]*`` or ``0``, at most 18 digits) at ``buf[p:]``.
 
@@ -60,7 +60,7 @@ def _parse_int(buf, p, n):
     return True, -value if neg else value, p
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _parse_float(buf, p, n, pow10):
     """Decimal number (``[+-]digits[.digits][e[+-]digits]``) at ``buf[p:]``.
 
@@ -121,7 +121,7 @@ def _parse_float(buf, p, n, pow10):
     return True, -value if neg else value, p
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _sep_at(buf, p, n, sep):
     if p + sep.size > n:
         return False
@@ -131,12 +131,12 @@ def _sep_at(buf, p, n, sep):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _line_end_at(buf, p, n):
     return p >= n or buf[p] == 10 or (buf[p] == 13 and (p + 1 >= n or buf[p + 1] == 10))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _field_end(buf, p, n, sep):
     """First position from ``p`` holding the separator or a newline (``n`` if none)."""
     s0 = sep[0]
@@ -148,9 +148,11 @@ def _field_end(buf, p, n, sep):
     return p
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _ends_field(buf, p, n, sep, strip):
     """Position after trailing spaces if the field ends at ``p``, else -1."""
+    if p < n and (buf[p] == 10 or (buf[p] == sep[0] and sep.size == 1)):
+        return p
     if strip:
         while p < n and buf[p] == 32:
             p += 1
