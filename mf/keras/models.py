@@ -612,10 +612,10 @@ class Model:
         n = ids.shape[1]
         if n == 0:
             raise ValueError("evaluate: x and y hold no samples")
-        started = Progbar(-(-n // batch_size), verbose=1 if verbose == "auto" else verbose)
+        bar = Progbar(-(-n // batch_size), verbose=1 if verbose == "auto" else verbose)
         results = self._evaluate(ids, self._targets(y, n))
         if verbose:
-            started.update(started.target, list(zip(self.metrics_names, results)), finalize=True)
+            bar.update(bar.target, list(zip(self.metrics_names, results)), finalize=True)
         if return_dict:
             return dict(zip(self.metrics_names, results))
         return results[0] if len(results) == 1 else results
@@ -810,6 +810,6 @@ def load_model(filepath, compile=True):
 
 def __getattr__(name):
     if name == "Sequential":
-        raise NotImplementedError("mf.keras supports functional models only: build "
-                                  "Model(inputs=..., outputs=...)")
+        raise NotImplementedError("mf.keras has no Sequential model; it supports functional "
+                                  "models only: build Model(inputs=..., outputs=...)")
     raise AttributeError(f"module 'mf.keras.models' has no attribute {name!r}")
