@@ -59,11 +59,15 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"mf {mf.__version__}"
 
 
+def run_module(*args):
+    return subprocess.run([sys.executable, "-m", "mf", *args], capture_output=True, text=True, timeout=300)
+
+
 def test_module_entry_point_in_a_subprocess():
-    done = subprocess.run([sys.executable, "-m", "mf", "demo", "--top", "2"], capture_output=True, text=True, timeout=300)
+    done = run_module("demo", "--top", "2")
     assert done.returncode == 0, done.stderr
     assert "Shawshank Redemption" in done.stdout and done.stderr == ""
-    done = subprocess.run([sys.executable, "-m", "mf", "demo", "--top", "x"], capture_output=True, text=True, timeout=300)
+    done = run_module("demo", "--top", "x")
     assert done.returncode == 2 and "Traceback" not in done.stderr
 
 

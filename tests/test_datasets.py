@@ -107,7 +107,8 @@ def test_bundled_latest_small_counts():
 
 def test_bundled_movie_records():
     data = load_movielens("latest-small")
-    assert data.movies[1] == Movie("Toy Story (1995)", ("Adventure", "Animation", "Children", "Comedy", "Fantasy"), 1995)
+    toy_story = Movie("Toy Story (1995)", ("Adventure", "Animation", "Children", "Comedy", "Fantasy"), 1995)
+    assert data.movies[1] == toy_story
     assert data.title(11) == "American President, The (1995)"  # quoted title with a comma
     assert data.movies[40697] == Movie("Babylon 5", ("Sci-Fi",), None)  # no year in the title
     assert data.movies[27008].title == "From Dusk Till Dawn 2: Texas Blood Money (1999)"  # trailing space dropped

@@ -242,7 +242,7 @@ ids = st.one_of(st.integers(-(10**12), 10**12), st.text("abcxyz019 ,\"'", min_si
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(ids, ids, st.integers(1, 10)), min_size=1, max_size=30, unique_by=lambda t: (str(t[0]), str(t[1]))))
+@given(st.lists(st.tuples(ids, ids, st.integers(1, 10)), min_size=1, max_size=30, unique_by=lambda t: str(t[:2])))
 def test_round_trip_with_tiny_blocks(rows):
     def quote(v):
         return '"' + str(v).replace('"', '""') + '"'

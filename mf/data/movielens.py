@@ -3,13 +3,13 @@
 import csv
 import gzip
 import hashlib
+import http.client
 import io
 import logging
 import os
 import re
 import sys
 import tempfile
-import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -370,7 +370,7 @@ def _download(variant, url, dest):
                     while chunk := response.read(1 << 20):
                         digest.update(chunk)
                         out.write(chunk)
-            except (urllib.error.URLError, OSError) as exc:
+            except (OSError, http.client.HTTPException) as exc:
                 reason = getattr(exc, "reason", exc)
                 raise DownloadError(
                     f"could not download MovieLens {variant} from {url} ({reason}); {_manual_hint(variant, dest)}"

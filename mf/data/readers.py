@@ -29,14 +29,18 @@ _FLOAT = 1
 
 _OK, _TOO_FEW, _BAD_NUMBER, _EMPTY, _BAD_QUOTE = range(5)
 
-_NEWLINE, _RETURN, _SPACE, _QUOTE = 10, 13, 32, 34
-
 _POW10 = np.array([10.0**k for k in range(23)])
 
-_MAGIC = ((b"\x1f\x8b", lambda raw: gzip.GzipFile(fileobj=raw)), (b"BZh", bz2.BZ2File), (b"\xfd7zXZ\x00", lzma.LZMAFile))
+_MAGIC = (
+    (b"\x1f\x8b", lambda raw: gzip.GzipFile(fileobj=raw)),
+    (b"BZh", bz2.BZ2File),
+    (b"\xfd7zXZ\x00", lzma.LZMAFile),
+)
 
 
 # ---------------------------------------------------------------------- kernels
+# Bytes: 10 newline, 13 carriage return, 32 space, 34 double quote, 43 "+",
+# 45 "-", 46 ".", 48..57 digits, 69/101 "E"/"e".
 @njit(cache=True, nogil=True, inline="always")
 def _parse_int(buf, p, n):
     """Canonical decimal integer (``-?[1-9][0-9]*`` or ``0``, at most 18 digits) at ``buf[p:]``.
@@ -325,17 +329,19 @@ def _gather_text(buf, starts, ends, quoted, out):
 
 
 # ---------------------------------------------------------------------- helpers
-def _is_canonical_int(text):
-    body = text[1:] if text.startswith("-") else text
-    return body.isascii() and body.isdigit() and len(body) <= 18 and (body == "0" and text == "0" or body[0] != "0")
+def _whole(parse, text):
+    """Whether ``parse`` (a kernel number parser) accepts all of ``text``."""
+    buf = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    ok, _, end = parse(buf, 0, buf.size)
+    return ok and end == buf.size
 
 
-def _is_number(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+def _is_int_text(text):
+    return _whole(_parse_int, text)
+
+
+def _is_number_text(text):
+    return _whole(lambda buf, p, n: _parse_float(buf, p, n, _POW10), text)
 
 
 def _split_line(text, sep, strip):
@@ -556,14 +562,14 @@ def _looks_like_header(first, second, specs, kinds):
     for role, pos in specs.items():
         if pos >= len(first):
             return False
-        if kinds[role] == _FLOAT and not _is_number(first[pos]):
+        if kinds[role] == _FLOAT and not _is_number_text(first[pos]):
             return True
         if (
             kinds[role] == _AUTO
             and second is not None
             and pos < len(second)
-            and _is_canonical_int(second[pos])
-            and not _is_canonical_int(first[pos])
+            and _is_int_text(second[pos])
+            and not _is_int_text(first[pos])
         ):
             return True
     return False
