@@ -4,6 +4,8 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import mf
+from mf.evaluate import ranking
 from mf.metrics import (
     auc,
     coverage,
@@ -234,3 +236,117 @@ def test_ideal_ranking_scores_one():
 def test_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# ---------------------------------------------------------------------- mf.evaluate.ranking
+
+
+class ListModel:
+    """Recommends one global ranking to everyone, minus the user's training items."""
+
+    def __init__(self, train, order):
+        self.train = train
+        self.order = order
+        self.calls = []
+
+    def recommend(self, users, n=10, exclude_seen=True, items=None, exclude=None):
+        self.calls.append((list(users), n, exclude_seen))
+        rows = []
+        for u in users:
+            seen = set(self.train.items[self.train.users == u].tolist())
+            top = [i for i in self.order if i not in seen][:n]
+            rows.append(top + [None] * (n - len(top)))
+        return np.array(rows, dtype=object), np.zeros((len(users), n))
+
+
+def split_data():
+    # (user, item, rating, in_train)
+    rows = [
+        (1, "a", 3, True), (1, "b", 4, True), (1, "c", 5, False), (1, "e", 2, False),
+        (2, "c", 4, True), (2, "a", 4, False), (2, "b", 1, False), (2, "e", 5, False),
+        (3, "a", 2, True), (3, "b", 2, True), (3, "c", 2, True), (3, "d", 2, True), (3, "e", 3, False),
+        (4, "e", 4, True),
+        (5, "d", 5, False),
+    ]
+    users, items, values, in_train = map(np.array, zip(*rows))
+    full = mf.Ratings(users, items, values)
+    mask = in_train[np.lexsort((items, users))]
+    return full.subset(mask), full.subset(~mask)
+
+
+def test_ranking_hand_computed_with_threshold():
+    train, test = split_data()
+    model = ListModel(train, ["a", "b", "c", "d", "e"])
+    result = ranking(model, train, test, k=2, relevance_threshold=4)
+    # relevant: user 1 {c}, user 2 {a, e}; user 3's only test rating is 3; user 5 has no training data
+    # user 1 gets [c, d] (a, b seen): hit at rank 1
+    # user 2 gets [a, b] (c seen): hit at rank 1, two relevant items
+    assert result["n_users"] == 2 and result["n_skipped_users"] == 1
+    assert result["precision"] == pytest.approx((1 / 2 + 1 / 2) / 2)
+    assert result["recall"] == pytest.approx((1 + 1 / 2) / 2)
+    assert result["ndcg"] == pytest.approx((1 + 1 / (1 + 1 / L2(3))) / 2)
+    assert result["map"] == pytest.approx((1 + 1 / 2) / 2)
+    assert result["hit_rate"] == pytest.approx(1.0)
+    assert result["mrr"] == pytest.approx(1.0)
+    # a, b, c, d of the five trained items were recommended
+    assert result["coverage"] == pytest.approx(4 / 5)
+    assert all(n == 2 and seen for _, n, seen in model.calls)
+
+
+def test_ranking_all_test_items_relevant_and_batches():
+    train, test = split_data()
+    results = []
+    for batch_size in (1, 2, 100):
+        model = ListModel(train, ["a", "b", "c", "d", "e"])
+        results.append(ranking(model, train, test, k=2, batch_size=batch_size, per_user=True))
+        assert max(len(users) for users, _, _ in model.calls) == min(batch_size, 3)
+    r = results[0]
+    # user 1: [c, d] vs {c, e}; user 2: [a, b] vs {a, b, e}; user 3: [e, -] vs {e}
+    assert r["users"].tolist() == [1, 2, 3]
+    np.testing.assert_allclose(r["per_user"]["precision"], [1 / 2, 1, 1 / 2])
+    np.testing.assert_allclose(r["per_user"]["recall"], [1 / 2, 2 / 3, 1])
+    np.testing.assert_allclose(r["per_user"]["map"], [1 / 2, 1, 1])
+    assert r["coverage"] == pytest.approx(1.0)
+    for other in results[1:]:
+        for name in ("precision", "recall", "ndcg", "map", "hit_rate", "mrr", "coverage", "n_users"):
+            assert other[name] == r[name]
+
+
+def test_ranking_explicit_users_keep_order_and_uncounted_users():
+    train, test = split_data()
+    model = ListModel(train, ["a", "b", "c", "d", "e"])
+    r = ranking(model, train, test, k=2, relevance_threshold=4, users=[3, 1], per_user=True)
+    assert r["users"].tolist() == [3, 1]
+    assert r["n_users"] == 1
+    assert np.isnan(r["per_user"]["precision"][0]) and r["per_user"]["precision"][1] == pytest.approx(0.5)
+    assert r["precision"] == pytest.approx(0.5)
+    assert model.calls[0][0] == [3, 1]
+
+
+class BadShapeModel:
+    def recommend(self, users, n=10, exclude_seen=True):
+        return np.zeros((len(users) + 1, n), dtype=np.int64), None
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"model": object()}, TypeError, "recommend"),
+        ({"train": [1, 2]}, TypeError, "train must be mf.Ratings"),
+        ({"test": None}, TypeError, "test must be mf.Ratings"),
+        ({"k": 0}, ValueError, "k must be a positive integer"),
+        ({"batch_size": 0}, ValueError, "batch_size"),
+        ({"relevance_threshold": float("nan")}, ValueError, "relevance_threshold"),
+        ({"relevance_threshold": 6}, ValueError, "nothing to evaluate"),
+        ({"users": [1, 1]}, ValueError, "repeated"),
+        ({"users": [[1]]}, ValueError, "1-D"),
+        ({"users": [4]}, ValueError, "none of the evaluated users"),
+        ({"model": BadShapeModel()}, ValueError, "shape"),
+    ],
+)
+def test_ranking_bad_input(kwargs, error, match):
+    train, test = split_data()
+    args = {"model": ListModel(train, ["a", "b"]), "train": train, "test": test, "k": 2}
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        ranking(**args)
