@@ -195,7 +195,7 @@ def _loss_and_grad(model, params, users, items, y, loss):
     value = kg.batch_gradients(ops, model._op_inputs, params, ids, rows, n,
                                y.reshape(n, -1).astype(np.float64), lossobj._code,
                                getattr(lossobj, "delta", 0.0), model._out_off, model._out_w,
-                               out_sigmoid, acts, dacts, grad)
+                               out_sigmoid, acts, dacts, grad, np.zeros(0))
     return value, grad
 
 
@@ -253,22 +253,25 @@ def keras_reference_steps(opt_name, U, V, users, items, y, steps):
         state["v"] = [np.full_like(U, 0.1), np.full_like(V, 0.1)]
     for t in range(1, steps + 1):
         e = (U[users] * V[items]).sum(axis=1) - y
-        gU, gV = np.zeros_like(U), np.zeros_like(V)
-        np.add.at(gU, users, (2 * e / len(y))[:, None] * V[items])
-        np.add.at(gV, items, (2 * e / len(y))[:, None] * U[users])
-        for k, (W, g) in enumerate(((U, gU), (V, gV))):
+        slices = [(users, (2 * e / len(y))[:, None] * V[items]),
+                  (items, (2 * e / len(y))[:, None] * U[users])]
+        for k, (W, (rows, values)) in enumerate(zip((U, V), slices)):
+            # Keras gets IndexedSlices: g sums the slices of a row, g2 their squares.
+            g, g2 = np.zeros_like(W), np.zeros_like(W)
+            np.add.at(g, rows, values)
+            np.add.at(g2, rows, values * values)
             m, v = state["m"][k], state["v"][k]
             if opt_name == "adam":
                 lr, b1, b2, eps = f(0.01), f(0.9), f(0.999), f(1e-7)
                 alpha = lr * np.sqrt(f(1) - b2 ** f(t)) / (f(1) - b1 ** f(t))
                 m += (g - m) * (f(1) - b1)
-                v += (g * g - v) * (f(1) - b2)
+                v += (g2 - v) * (f(1) - b2)
                 W -= (m * alpha) / (np.sqrt(v) + eps)
             elif opt_name == "rmsprop":
-                v[...] = f(0.9) * v + f(0.1) * g * g
+                v[...] = f(0.9) * v + f(0.1) * g2
                 W -= f(0.01) * g / np.sqrt(v + f(1e-7))
             elif opt_name == "adagrad":
-                v += g * g
+                v += g2
                 W -= f(0.01) * g / np.sqrt(v + f(1e-7))
             else:
                 m[...] = m * f(0.9) - g * f(0.01)
@@ -326,8 +329,8 @@ def test_history_contents_and_params():
     h = model.fit([users, items], y, batch_size=16, epochs=3, verbose=0,
                   validation_data=([users[:30], items[:30]], y[:30]))
     assert model.history is h
-    assert list(h.history) == ["loss", "mae", "RootMeanSquaredError", "val_loss", "val_mae",
-                               "val_RootMeanSquaredError"]
+    assert list(h.history) == ["RootMeanSquaredError", "loss", "mae",  # Keras 3's order
+                               "val_RootMeanSquaredError", "val_loss", "val_mae"]
     assert all(type(v) is float for vals in h.history.values() for v in vals)
     assert all(len(v) == 3 for v in h.history.values())
     assert h.epoch == [0, 1, 2]
@@ -337,7 +340,7 @@ def test_history_contents_and_params():
     val = model.evaluate([users[:30], items[:30]], y[:30], verbose=0, return_dict=True)
     assert val["loss"] == pytest.approx(h.history["val_loss"][-1], rel=1e-6)
     h2 = model.fit([users, items], y, epochs=3, initial_epoch=1, verbose=0)
-    assert h2.epoch == [1, 2] and list(h2.history) == ["loss", "mae", "RootMeanSquaredError"]
+    assert h2.epoch == [1, 2] and list(h2.history) == ["RootMeanSquaredError", "loss", "mae"]
 
 
 def test_loss_is_sample_weighted_mean_of_batch_losses():

@@ -203,7 +203,7 @@ class Model:
             offsets[id(v)] = pos
             is_table = isinstance(v._layer, layers_module.Embedding)
             rows, dim = (v.shape if is_table else (0, 0))
-            groups.append([pos, v.value.size, rows, dim, is_table, 1])
+            groups.append([pos, v.value.size, rows, dim, is_table, 1, 0])
             r = v.regularizer
             reg.append([r.l1 if r else 0.0, r.l2 if r else 0.0])
             pos += v.value.size
@@ -252,7 +252,7 @@ class Model:
             width += row[2]
         self._ops = np.array(ops, dtype=np.int64).reshape(-1, 9)
         self._op_inputs = np.array(op_inputs, dtype=np.int64).reshape(-1, 2)
-        self._groups = np.array(groups, dtype=np.int64).reshape(-1, 6)
+        self._groups = np.array(groups, dtype=np.int64).reshape(-1, 7)
         self._reg = np.array(reg, dtype=np.float32).reshape(-1, 2)
         self._width = max(width, 1)
         self._out_off, self._out_w = slots[id(self.outputs[0])]
@@ -260,15 +260,20 @@ class Model:
         self._sigmoid_op = (len(ops) - 1 if isinstance(last, layers_module.Dense)
                             and last.activation == "sigmoid" else -1)
 
-    def _train_plan(self, loss):
-        """Plan arrays for training: trainable flags now, logits for cross-entropy."""
+    def _train_plan(self, loss, optimizer=None):
+        """Plan arrays for training: current trainable flags, logits for cross-entropy, and
+        which tables sum squared per-sample gradients (as Keras's sparse updates do)."""
         ops = self._ops.copy()
         groups = self._groups.copy()
+        squares = optimizer is not None and optimizer._code in (kg.OPT_ADAM, kg.OPT_RMSPROP,
+                                                                kg.OPT_ADAGRAD)
         for g, v in enumerate(self._vars):
             groups[g, 5] = int(v.trainable and self.trainable)
+            groups[g, 6] = int(squares and groups[g, 4] and groups[g, 5] and not v.regularizer)
         for k in range(ops.shape[0]):
             if ops[k, 0] == kg.OP_EMBED:
                 ops[k, 7] = groups[ops[k, 6], 5]
+                ops[k, 8] = groups[ops[k, 6], 6]
             elif ops[k, 0] == kg.OP_DENSE:
                 kernel_group = int(np.flatnonzero(self._groups[:, 0] == ops[k, 5])[0])
                 ops[k, 8] = groups[kernel_group, 5]
@@ -459,7 +464,7 @@ class Model:
         has no effect (validation is exact).
         """
         if not self.compiled:
-            raise ValueError("You must call `compile()` before calling `fit()`.")
+            raise ValueError("You must call `compile()` before using the model.")
         if self.loss is None:
             raise ValueError("The model was compiled without a loss; pass loss=... to compile()")
         for arg, value in (("class_weight", class_weight), ("sample_weight", sample_weight),
@@ -509,10 +514,11 @@ class Model:
         batch_hooks = any(cb._wants_batches() for cb in cbs)
         show = 1 if verbose == "auto" else verbose
         self._ensure_bound()
-        ops, groups, out_sigmoid = self._train_plan(self.loss)
         opt = self.optimizer
+        ops, groups, out_sigmoid = self._train_plan(self.loss, opt)
         s1, s2, s3 = opt._slots_for(self._flat.size)
         grad = np.zeros_like(self._flat)
+        gsq = np.zeros(self._flat.size if groups[:, 6].any() else 0, dtype=np.float32)
         acts = np.zeros((self._width, min(batch_size, n)), dtype=np.float32)
         dacts = np.zeros_like(acts)
         iterations = np.array([opt.iterations], dtype=np.int64)
@@ -540,7 +546,7 @@ class Model:
                 started = time.perf_counter()
                 with backend.kernel_threads():
                     kg.train_steps(ops, self._op_inputs, groups, self._reg, self._flat, grad,
-                                   s1, s2, s3, opt._code, hyper, iterations, ids, targets, order,
+                                   gsq, s1, s2, s3, opt._code, hyper, iterations, ids, targets, order,
                                    batch_size, step, hi, self.loss._code, delta, self._out_off,
                                    self._out_w, out_sigmoid, acts, dacts, stats)
                 opt.iterations = int(iterations[0])
@@ -564,7 +570,7 @@ class Model:
             logs = self._train_logs(stats)
             if val is not None and (epoch + 1) % validation_freq == 0:
                 results = self._evaluate(*val)
-                logs.update({"val_" + k: v for k, v in zip(self.metrics_names, results)})
+                logs.update(sorted(("val_" + k, v) for k, v in zip(self.metrics_names, results)))
             for cb in cbs:
                 cb.on_epoch_end(epoch, logs)
             if show:
@@ -577,12 +583,13 @@ class Model:
         return history
 
     def _train_logs(self, stats):
+        """Epoch logs so far; keys in Keras 3's order (sorted by name)."""
         count = stats[:, 0].sum()
         logs = {"loss": float((stats[:, 0] * stats[:, 1]).sum() / count)}
         for m in self._metrics:
             logs[m.name] = float(m.result(stats[:, 2].sum(), stats[:, 3].sum(),
                                           count * self._out_w))
-        return logs
+        return dict(sorted(logs.items()))
 
     # -- evaluate / predict ---------------------------------------------------
     def _evaluate(self, ids, targets):
@@ -600,9 +607,10 @@ class Model:
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
         """Loss (plus metrics, as a list) of the model on ``(x, y)``, computed exactly."""
-        if not self.compiled or self.loss is None:
-            raise ValueError("You must call `compile()` with a loss before calling "
-                             "`evaluate()`.")
+        if not self.compiled:
+            raise ValueError("You must call `compile()` before using the model.")
+        if self.loss is None:
+            raise ValueError("The model was compiled without a loss; pass loss=... to compile()")
         if sample_weight is not None or steps is not None or callbacks is not None:
             raise NotImplementedError("evaluate: sample_weight, steps and callbacks are not "
                                       "supported")

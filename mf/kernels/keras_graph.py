@@ -14,7 +14,8 @@ Plan layout (all ``int64``):
     ``[code, out_off, out_w, a, b, c, d, e, f]`` with, per ``code``:
 
     - ``OP_EMBED``: ``a`` input index, ``b`` table offset in ``params``,
-      ``c`` number of rows, ``d`` group index, ``e`` trainable flag.
+      ``c`` number of rows, ``d`` group index, ``e`` trainable flag, ``f`` 1 to
+      also accumulate the squares of the per-sample gradients (see below).
     - ``OP_DOT``: ``a`` offset of the first input, ``b`` offset of the second
       input, ``c`` width of the inputs, ``d`` 1 to l2-normalise them first.
     - ``OP_CONCAT`` / ``OP_ADD`` / ``OP_MUL``: ``a`` first row and ``b``
@@ -25,11 +26,21 @@ Plan layout (all ``int64``):
 
 ``groups[g]``
     One row per weight variable: ``[offset, size, n_rows, dim, is_table,
-    trainable]``; ``reg[g] = (l1, l2)`` holds its regularisation factors.
+    trainable, use_sq]``; ``reg[g] = (l1, l2)`` holds its regularisation
+    factors.
 
 Gradients are accumulated into ``grad``, a buffer laid out like ``params``;
 only the rows of an embedding table that a batch touches are written, and
 the optimizer step zeroes them again.
+
+Keras (TensorFlow backend) receives the gradient of an embedding table as
+``IndexedSlices``, one slice per sample.  Adam, RMSprop and Adagrad square
+those slices *before* summing the slices of a row that occurs several times
+in a batch, so their second moment grows by the sum of the squared
+per-sample gradients, not by the square of the summed gradient.  Tables with
+``use_sq`` set accumulate those squares in ``gsq`` to reproduce this (a
+regularised table gets a dense gradient in Keras, where the square of the sum
+applies).
 """
 
 import numpy as np
@@ -214,11 +225,12 @@ def loss_head(loss, delta, out, out_w, out_sigmoid, acts, dacts, y, rows, n, sum
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=_FAST)
-def backward(ops, op_inputs, params, ids, rows, n, acts, dacts, grad):
+def backward(ops, op_inputs, params, ids, rows, n, acts, dacts, grad, gsq):
     """Back-propagate ``dacts`` (set on the output rows) through the plan.
 
-    Gradients of trainable weights are added into ``grad``.  ``dacts`` must be
-    zero outside the output rows on entry; it is overwritten.
+    Gradients of trainable weights are added into ``grad`` (and, for tables
+    flagged so, the squared per-sample gradients into ``gsq``).  ``dacts`` must
+    be zero outside the output rows on entry; it is overwritten.
     """
     for k in range(ops.shape[0] - 1, -1, -1):
         code = ops[k, 0]
@@ -229,10 +241,19 @@ def backward(ops, op_inputs, params, ids, rows, n, acts, dacts, grad):
                 inp = ops[k, 3]
                 toff = ops[k, 4]
                 gtable = grad[toff:toff + ops[k, 5] * w].reshape((ops[k, 5], w))
-                for b in range(n):
-                    r = ids[inp, rows[b]]
-                    for j in range(w):
-                        gtable[r, j] += dacts[out + j, b]
+                if ops[k, 8]:
+                    sqtable = gsq[toff:toff + ops[k, 5] * w].reshape((ops[k, 5], w))
+                    for b in range(n):
+                        r = ids[inp, rows[b]]
+                        for j in range(w):
+                            d = dacts[out + j, b]
+                            gtable[r, j] += d
+                            sqtable[r, j] += d * d
+                else:
+                    for b in range(n):
+                        r = ids[inp, rows[b]]
+                        for j in range(w):
+                            gtable[r, j] += dacts[out + j, b]
         elif code == OP_DOT:
             a = ops[k, 3]
             c = ops[k, 4]
@@ -331,25 +352,27 @@ def backward(ops, op_inputs, params, ids, rows, n, acts, dacts, grad):
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=_FAST)
 def batch_gradients(ops, op_inputs, params, ids, rows, n, y, loss, delta, out, out_w,
-                    out_sigmoid, acts, dacts, grad):
-    """Mean loss of one batch (no regularisation) and its gradient added into ``grad``."""
+                    out_sigmoid, acts, dacts, grad, gsq):
+    """Mean loss of one batch (no regularisation); its gradient is added into ``grad``."""
     forward(ops, op_inputs, params, ids, rows, n, acts)
     sums = np.zeros(3)
     dacts[:, :n] = 0.0
     loss_head(loss, delta, out, out_w, out_sigmoid, acts, dacts, y, rows, n, sums)
-    backward(ops, op_inputs, params, ids, rows, n, acts, dacts, grad)
+    backward(ops, op_inputs, params, ids, rows, n, acts, dacts, grad, gsq)
     return sums[0] / n
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _update_span(opt, hp, alpha, params, grad, s1, s2, s3, lo, hi, l1, l2):
+def _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo, hi, l1, l2, use_sq):
     """Optimizer step on ``params[lo:hi]`` with Keras's update rules.
 
     The gradient is ``grad`` plus that of the penalty ``l1*|w| + l2*w**2``;
-    returns the penalty measured before the step.
+    its square is ``gsq`` where ``use_sq``, else ``grad**2``.  Returns the
+    penalty measured before the step; ``grad`` (and ``gsq``) are zeroed.
     """
     params = params[lo:hi]
     grad = grad[lo:hi]
+    gsq = gsq[lo:hi] if use_sq else gsq[0:0]
     s1 = s1[lo:hi]  # unused state arrays have length 0 and stay empty
     s2 = s2[lo:hi]
     s3 = s3[lo:hi]
@@ -368,8 +391,12 @@ def _update_span(opt, hp, alpha, params, grad, s1, s2, s3, lo, hi, l1, l2):
         for i in range(hi - lo):
             g = grad[i]
             grad[i] = 0.0
+            g2 = g * g
+            if use_sq:
+                g2 = gsq[i]
+                gsq[i] = 0.0
             m = s1[i] + (g - s1[i]) * omb1
-            v = s2[i] + (g * g - s2[i]) * omb2
+            v = s2[i] + (g2 - s2[i]) * omb2
             s1[i] = m
             s2[i] = v
             params[i] -= (m * alpha) / (np.sqrt(v) + eps)
@@ -401,7 +428,11 @@ def _update_span(opt, hp, alpha, params, grad, s1, s2, s3, lo, hi, l1, l2):
         for i in range(hi - lo):
             g = grad[i]
             grad[i] = 0.0
-            v = rho * s1[i] + omr * (g * g)
+            g2 = g * g
+            if use_sq:
+                g2 = gsq[i]
+                gsq[i] = 0.0
+            v = rho * s1[i] + omr * g2
             s1[i] = v
             if centered:
                 ag = rho * s3[i] + omr * g
@@ -421,7 +452,11 @@ def _update_span(opt, hp, alpha, params, grad, s1, s2, s3, lo, hi, l1, l2):
         for i in range(hi - lo):
             g = grad[i]
             grad[i] = 0.0
-            acc = s1[i] + g * g
+            g2 = g * g
+            if use_sq:
+                g2 = gsq[i]
+                gsq[i] = 0.0
+            acc = s1[i] + g2
             s1[i] = acc
             params[i] -= (lr * g) / np.sqrt(acc + eps)
     return penalty
@@ -431,14 +466,15 @@ PARALLEL_MIN = 1 << 20
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _update_span_parallel(opt, hp, alpha, params, grad, s1, s2, s3, lo, hi, l1, l2):
+def _update_span_parallel(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo, hi, l1, l2,
+                          use_sq):
     """:func:`_update_span` split into chunks run in parallel."""
     n_chunks = (hi - lo + PARALLEL_MIN - 1) // PARALLEL_MIN
     penalty = 0.0
     for c in prange(n_chunks):
         a = lo + c * PARALLEL_MIN
-        penalty += _update_span(opt, hp, alpha, params, grad, s1, s2, s3,
-                                a, min(a + PARALLEL_MIN, hi), l1, l2)
+        penalty += _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3,
+                                a, min(a + PARALLEL_MIN, hi), l1, l2, use_sq)
     return penalty
 
 
@@ -459,7 +495,7 @@ def _sparse_table_ok(opt, hp):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def apply_step(ops, groups, reg, params, grad, s1, s2, s3, opt, hp, alpha, ids, rows, n):
+def apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, opt, hp, alpha, ids, rows, n):
     """One optimizer step over every trainable variable; returns the regularisation penalty.
 
     The gradient of an embedding table lives in ``grad`` only on the rows the
@@ -476,6 +512,7 @@ def apply_step(ops, groups, reg, params, grad, s1, s2, s3, opt, hp, alpha, ids, 
         dim = groups[g, 3]
         l1 = reg[g, 0]
         l2 = reg[g, 1]
+        use_sq = groups[g, 6] != 0
         if not groups[g, 5]:  # frozen: the penalty still counts
             penalty += _penalty(params, off, off + size, l1, l2)
         elif groups[g, 4] and sparse_ok and l1 == 0 and l2 == 0:
@@ -486,14 +523,14 @@ def apply_step(ops, groups, reg, params, grad, s1, s2, s3, opt, hp, alpha, ids, 
                     inp = ops[k, 3]
                     for b in range(n):
                         lo = off + ids[inp, rows[b]] * dim
-                        _update_span(opt, hp, alpha, params, grad, s1, s2, s3,
-                                     lo, lo + dim, l1, l2)
+                        _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3,
+                                     lo, lo + dim, l1, l2, use_sq)
         elif size >= 2 * PARALLEL_MIN:
-            penalty += _update_span_parallel(opt, hp, alpha, params, grad, s1, s2, s3,
-                                             off, off + size, l1, l2)
+            penalty += _update_span_parallel(opt, hp, alpha, params, grad, gsq, s1, s2, s3,
+                                             off, off + size, l1, l2, use_sq)
         else:
-            penalty += _update_span(opt, hp, alpha, params, grad, s1, s2, s3,
-                                    off, off + size, l1, l2)
+            penalty += _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3,
+                                    off, off + size, l1, l2, use_sq)
     return penalty
 
 
@@ -507,7 +544,7 @@ def adam_alpha(hp, step):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def train_steps(ops, op_inputs, groups, reg, params, grad, s1, s2, s3, opt, hp, iterations,
+def train_steps(ops, op_inputs, groups, reg, params, grad, gsq, s1, s2, s3, opt, hp, iterations,
                 ids, y, order, batch_size, step_lo, step_hi, loss, delta, out, out_w,
                 out_sigmoid, acts, dacts, step_stats):
     """Train on mini-batches ``step_lo..step_hi-1`` of ``order``.
@@ -530,10 +567,10 @@ def train_steps(ops, op_inputs, groups, reg, params, grad, s1, s2, s3, opt, hp, 
         sums[:] = 0.0
         dacts[:, :n] = 0.0
         loss_head(loss, delta, out, out_w, out_sigmoid, acts, dacts, y, rows, n, sums)
-        backward(ops, op_inputs, params, ids, rows, n, acts, dacts, grad)
+        backward(ops, op_inputs, params, ids, rows, n, acts, dacts, grad, gsq)
         iterations[0] += 1
         alpha = adam_alpha(hp, iterations[0]) if opt == OPT_ADAM else np.float32(0.0)
-        penalty = apply_step(ops, groups, reg, params, grad, s1, s2, s3, opt, hp, alpha,
+        penalty = apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, opt, hp, alpha,
                              ids, rows, n)
         step_stats[s, 0] = n
         step_stats[s, 1] = sums[0] / n + penalty
