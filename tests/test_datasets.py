@@ -184,12 +184,22 @@ def test_path_that_is_not_a_zip(tmp_path):
         load_movielens("1m", path=path)
 
 
-def test_bad_catalogue_line(tmp_path):
-    folder = write_dat(tmp_path / "ml-1m", "latin-1")
-    with open(folder / "movies.dat", "a") as f:
-        f.write("5 Toy Story 2\n")
-    with pytest.raises(ValueError, match=r"movies.dat, line 4: expected MovieID::Title::Genres, got '5 Toy Story 2'"):
-        load_movielens("1m", path=folder)
+@pytest.mark.parametrize(
+    "variant, file, line, match",
+    [
+        ("1m", "movies.dat", "5 Toy Story 2", r"movies.dat, line 4: expected MovieID::Title::Genres, got '5 Toy Story 2'"),
+        ("100k", "u.item", "5|Copycat (1995)", r"u.item, line 5: expected 24 fields separated by '\|'"),
+        ("100k", "u.genre", "Action", r"u.genre, line 21: expected name\|index, got 'Action'"),
+        ("20m", "movies.csv", "five,Copycat (1995),Drama", r"movies.csv, line 6: expected movieId,title,genres"),
+    ],
+)
+def test_bad_catalogue_line(tmp_path, variant, file, line, match):
+    name, write = RELEASES[variant]
+    folder = write(tmp_path / name)
+    with open(folder / file, "a", newline="") as f:
+        f.write(line + "\n")
+    with pytest.raises(ValueError, match=match):
+        load_movielens(variant, path=folder)
 
 
 def test_bad_rating_row_names_the_file_and_line(tmp_path):

@@ -260,75 +260,72 @@ def _movie(title, genres):
     return Movie(title, tuple(genres), _year(title))
 
 
-def _bad_line(name, number, line, expected):
-    return ValueError(f"{name}, line {number}: expected {expected}, got {line!r}")
+def _table(numbered, name, expected, parse):
+    """Dict of ``parse(item) -> (key, value)`` over ``(line number, item)``; errors name the file and line."""
+    table = {}
+    for number, item in numbered:
+        try:
+            key, value = parse(item)
+        except ValueError:
+            raise ValueError(f"{name}, line {number}: expected {expected}, got {item!r}") from None
+        table[key] = value
+    return table
+
+
+def _lines(f):
+    return ((number, line.rstrip("\r\n")) for number, line in enumerate(f, 1) if line.strip())
+
+
+def _csv_movie(row):
+    movie_id, title, genres = row
+    return int(movie_id), _movie(title, [] if genres == "(no genres listed)" else genres.split("|"))
+
+
+def _dat_movie(line):
+    movie_id, rest = line.split("::", 1)
+    title, genres = rest.rsplit("::", 1)
+    return int(movie_id), _movie(title, genres.split("|") if genres else [])
+
+
+def _genre(line):
+    name, index = line.rsplit("|", 1)
+    return int(index), name
 
 
 def _read_csv_layout(files, encoding):
     with files.open("ratings.csv") as f:
         ratings = read_csv(f, "userId", "movieId", "rating", "timestamp", header=True)
-    movies = {}
     with files.text("movies.csv", encoding) as f:
         rows = csv.reader(f)
         next(rows, None)
-        for row in rows:
-            if not row:
-                continue
-            try:
-                movie_id, title, genres = row
-                movies[int(movie_id)] = _movie(title, [] if genres == "(no genres listed)" else genres.split("|"))
-            except ValueError:
-                raise _bad_line("movies.csv", rows.line_num, ",".join(row), "movieId,title,genres") from None
+        movies = _table(((rows.line_num, row) for row in rows if row), "movies.csv", "movieId,title,genres", _csv_movie)
     return ratings, movies
 
 
 def _read_dat_layout(files, encoding):
     with files.open("ratings.dat") as f:
         ratings = read_csv(f, 0, 1, 2, 3, sep="::", header=False)
-    movies = {}
     with files.text("movies.dat", encoding) as f:
-        for number, line in enumerate(f, 1):
-            line = line.rstrip("\r\n")
-            if not line:
-                continue
-            try:
-                movie_id, rest = line.split("::", 1)
-                title, genres = rest.rsplit("::", 1)
-                movies[int(movie_id)] = _movie(title, genres.split("|") if genres else [])
-            except ValueError:
-                raise _bad_line("movies.dat", number, line, "MovieID::Title::Genres") from None
+        movies = _table(_lines(f), "movies.dat", "MovieID::Title::Genres", _dat_movie)
     return ratings, movies
 
 
 def _read_100k_layout(files, encoding):
     with files.open("u.data") as f:
         ratings = read_csv(f, 0, 1, 2, 3, sep="\t", header=False)
-    genre_names = {}
     with files.text("u.genre", encoding) as f:
-        for number, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                name, index = line.rsplit("|", 1)
-                genre_names[int(index)] = name
-            except ValueError:
-                raise _bad_line("u.genre", number, line, "name|index") from None
+        genre_names = _table(_lines(f), "u.genre", "name|index", _genre)
     names = [genre_names[k] for k in sorted(genre_names)]
-    movies = {}
+
+    def item(line):
+        fields = line.split("|")
+        if len(fields) != 5 + len(names):
+            raise ValueError(line)
+        genres = [g for g, flag in zip(names, fields[5:]) if flag == "1" and g != "unknown"]
+        return int(fields[0]), _movie(fields[1], genres)
+
     with files.text("u.item", encoding) as f:
-        for number, line in enumerate(f, 1):
-            line = line.rstrip("\r\n")
-            if not line:
-                continue
-            fields = line.split("|")
-            try:
-                if len(fields) != 5 + len(names):
-                    raise ValueError
-                genres = [g for g, flag in zip(names, fields[5:]) if flag == "1" and g != "unknown"]
-                movies[int(fields[0])] = _movie(fields[1], genres)
-            except ValueError:
-                raise _bad_line("u.item", number, line, f"{5 + len(names)} fields separated by '|'") from None
+        movies = _table(_lines(f), "u.item", f"{5 + len(names)} fields separated by '|'", item)
     return ratings, movies
 
 
