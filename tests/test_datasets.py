@@ -95,8 +95,13 @@ def check_fixture(data, variant):
 
 
 # ---------------------------------------------------------------------- bundled data
-def test_bundled_latest_small_counts():
-    data = load_movielens()
+@pytest.fixture(scope="module")
+def bundled():
+    return load_movielens()
+
+
+def test_bundled_latest_small_counts(bundled):
+    data = bundled
     r = data.ratings
     assert (r.nnz, r.n_users, r.n_items, len(data.movies)) == (100_836, 610, 9_724, 9_742)
     assert data.name == "ml-latest-small"
@@ -105,8 +110,8 @@ def test_bundled_latest_small_counts():
     assert set(r.item_ids.tolist()) <= set(data.movies)
 
 
-def test_bundled_movie_records():
-    data = load_movielens("latest-small")
+def test_bundled_movie_records(bundled):
+    data = bundled
     toy_story = Movie("Toy Story (1995)", ("Adventure", "Animation", "Children", "Comedy", "Fantasy"), 1995)
     assert data.movies[1] == toy_story
     assert data.title(11) == "American President, The (1995)"  # quoted title with a comma
@@ -117,9 +122,9 @@ def test_bundled_movie_records():
     assert sum(m.year is not None for m in data.movies.values()) > 9_700
 
 
-def test_title_of_unknown_movie():
+def test_title_of_unknown_movie(bundled):
     with pytest.raises(KeyError, match="movie id 0 is not in the ml-latest-small catalogue"):
-        load_movielens().title(0)
+        bundled.title(0)
 
 
 def test_variant_names():

@@ -298,3 +298,12 @@ def test_bad_arguments(kwargs, error, match):
 def test_path_of_wrong_type():
     with pytest.raises(TypeError, match="path must be a file path"):
         read_csv(42)
+
+
+@pytest.mark.parametrize("text", ["0", "7", "-42", "123456789012345678", "4.5", "-2.5e-3", "1e22", "12x"])
+def test_number_parsers_agree_with_their_pure_python_form(text):
+    """The kernels must mean the same thing when run without the JIT (NUMBA_DISABLE_JIT=1)."""
+    buf = np.frombuffer(text.encode(), dtype=np.uint8)
+    assert readers._parse_int(buf, 0, buf.size) == readers._parse_int.py_func(buf, 0, buf.size)
+    compiled = readers._parse_float(buf, 0, buf.size, readers._POW10)
+    assert compiled == readers._parse_float.py_func(buf, 0, buf.size, readers._POW10)

@@ -53,7 +53,7 @@ def _parse_int(buf, p, n):
     first = p
     value = 0
     while p < n and p - first < 19:
-        d = buf[p] - 48
+        d = int(buf[p]) - 48
         if d < 0 or d > 9:
             break
         value = value * 10 + d
@@ -84,7 +84,7 @@ def _parse_float(buf, p, n, pow10):
     while p < n and 48 <= buf[p] <= 57:
         digits += 1
         if kept < 19:
-            mant = mant * 10 + (buf[p] - 48)
+            mant = mant * 10 + (int(buf[p]) - 48)
             if mant > 0:
                 kept += 1
         else:
@@ -95,7 +95,7 @@ def _parse_float(buf, p, n, pow10):
         while p < n and 48 <= buf[p] <= 57:
             digits += 1
             if kept < 19:
-                mant = mant * 10 + (buf[p] - 48)
+                mant = mant * 10 + (int(buf[p]) - 48)
                 exp10 -= 1
                 if mant > 0:
                     kept += 1
@@ -112,7 +112,7 @@ def _parse_float(buf, p, n, pow10):
             exponent = 0
             while q < n and 48 <= buf[q] <= 57:
                 if exponent < 100000:
-                    exponent = exponent * 10 + (buf[q] - 48)
+                    exponent = exponent * 10 + (int(buf[q]) - 48)
                 q += 1
             exp10 += -exponent if exp_neg else exponent
             p = q
