@@ -51,7 +51,7 @@ def test_data_error_exits_1_with_one_line(capsys, monkeypatch, tmp_path):
     assert main(["demo"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("mf demo: error: ")
-    assert "does not hold the MovieLens latest-small files" in err
+    assert "does not hold the MovieLens latest-small files" in err and "reinstall mf" in err
 
 
 def test_version(capsys):

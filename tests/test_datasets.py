@@ -176,7 +176,8 @@ def test_wrong_encoding_would_garble_titles(tmp_path):
 def test_missing_files(tmp_path):
     folder = write_csv(tmp_path / "ml-20m")
     (folder / "movies.csv").unlink()
-    with pytest.raises(FileNotFoundError, match=r"does not hold the MovieLens 20m files \['movies.csv'\]"):
+    match = r"does not hold the MovieLens 20m files \['movies.csv'\]; pass the official zip of MovieLens 20m or"
+    with pytest.raises(FileNotFoundError, match=match):
         load_movielens("20m", path=folder)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_movielens("20m", path=tmp_path / "nowhere")
@@ -295,6 +296,10 @@ def test_damaged_cached_zip_says_to_delete_it(server, tmp_path):
     cache.mkdir()
     (cache / "ml-1m.zip").write_text("truncated")
     with pytest.raises(ValueError, match="delete .*ml-1m.zip to download it again"):
+        load_movielens("1m")
+    with zipfile.ZipFile(cache / "ml-1m.zip", "w") as z:
+        z.writestr("ml-1m/ratings.dat", "1::1::5::874965758\n")
+    with pytest.raises(FileNotFoundError, match=r"\['movies.dat'\]; the cached file .* delete .*ml-1m.zip"):
         load_movielens("1m")
 
 

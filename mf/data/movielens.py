@@ -241,10 +241,7 @@ class _Files:
         missing = [n for n in names if not self.has(n)]
         if missing:
             where = self.path if self.zip is not None else self.root
-            raise FileNotFoundError(
-                f"{where} does not hold the MovieLens {variant} files {missing}; pass the official "
-                f"zip or the folder it unpacks to"
-            )
+            raise FileNotFoundError(f"{where} does not hold the MovieLens {variant} files {missing}")
 
 
 _YEAR = re.compile(r"\((\d{4})(?:[-\u2013]\d{0,4})?\)\s*$")
@@ -444,15 +441,22 @@ def load_movielens(variant="latest-small", path=None, *, download=True):
     """
     key = _variant(variant)
     if path is not None:
-        return _read_release(key, Path(path))
+        hint = f"pass the official zip of MovieLens {key} or the folder it unpacks to"
+        return _read_explained(key, Path(path), hint, FileNotFoundError)
     if key == "latest-small":
-        return _read_release(key, _BUNDLED)
+        return _read_explained(key, _BUNDLED, "the copy bundled with mf is incomplete: reinstall mf", FileNotFoundError)
     archive = data_home() / _VARIANTS[key].archive
     if not archive.is_file():
         if not download:
             raise FileNotFoundError(f"MovieLens {key} is not in the cache; {_manual_hint(key, archive)}")
         _download(key, _BASE_URL + _VARIANTS[key].archive, archive)
+    hint = f"the cached file may be damaged: delete {archive} to download it again"
+    return _read_explained(key, archive, hint, (FileNotFoundError, ValueError))
+
+
+def _read_explained(variant, path, hint, errors):
+    """Read a release; an error of the types ``errors`` gets ``hint`` appended."""
     try:
-        return _read_release(key, archive)
-    except ValueError as exc:
-        raise ValueError(f"{exc}. The cached file may be damaged: delete {archive} to download it again") from None
+        return _read_release(variant, path)
+    except errors as exc:
+        raise type(exc)(f"{exc}; {hint}") from None
