@@ -140,7 +140,8 @@ def test_threads_restored():
 
 def test_default_block_rows_bounds():
     assert default_block_rows(10**9) == 8
-    assert default_block_rows(1000) * 1000 <= 1 << 21
+    assert default_block_rows(0) == 1 << 23
+    assert default_block_rows(1000) * 1000 <= 1 << 23
 
 
 def brute_cosine(F, rows, k):

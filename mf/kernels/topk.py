@@ -31,7 +31,7 @@ from .threads import numba_threads, resolve_threads
 
 __all__ = ["topk_blocked", "topk_cosine", "default_block_rows"]
 
-_BLOCK_FLOATS = 1 << 21
+_BLOCK_FLOATS = 1 << 23
 _CHUNK = 32
 
 
@@ -183,7 +183,7 @@ def _first_bad_seen_row(rows, indptr, indices, n_items):
 
 
 def default_block_rows(n_cols):
-    """Rows per scoring block: about 8 MiB of float32 scores (few BLAS/numba hand-overs), at least 8 rows."""
+    """Rows per scoring block: about 32 MiB of float32 scores (few BLAS/numba hand-overs), at least 8 rows."""
     return max(8, _BLOCK_FLOATS // max(int(n_cols), 1))
 
 
