@@ -192,10 +192,12 @@ def _loss_and_grad(model, params, users, items, y, loss):
     dacts = np.zeros_like(acts)
     grad = np.zeros_like(params)
     lossobj = keras.losses.get(loss)
-    value = kg.batch_gradients(ops, model._op_inputs, params, ids, rows, n,
+    _, groups, _ = model._train_plan(lossobj)
+    value = kg.batch_gradients(ops, model._op_inputs, groups, params, ids, rows, n,
                                y.reshape(n, -1).astype(np.float64), lossobj._code,
                                getattr(lossobj, "delta", 0.0), model._out_off, model._out_w,
-                               out_sigmoid, acts, dacts, grad, np.zeros(0))
+                               out_sigmoid, acts, dacts, grad, np.zeros(0),
+                               np.zeros(model._mask_rows, dtype=np.uint8))
     return value, grad
 
 

@@ -199,11 +199,13 @@ class Model:
         groups = []
         reg = []
         pos = 0
+        mask_rows = 0
         for v in self._vars:
             offsets[id(v)] = pos
             is_table = isinstance(v._layer, layers_module.Embedding)
             rows, dim = (v.shape if is_table else (0, 0))
-            groups.append([pos, v.value.size, rows, dim, is_table, 1, 0])
+            groups.append([pos, v.value.size, rows, dim, is_table, 1, 0, mask_rows])
+            mask_rows += rows
             r = v.regularizer
             reg.append([r.l1 if r else 0.0, r.l2 if r else 0.0])
             pos += v.value.size
@@ -223,7 +225,7 @@ class Model:
             if isinstance(layer, layers_module.Flatten):
                 slots[id(out)] = slots[id(ins[0])]
                 continue
-            row = [0] * 9
+            row = [0] * 10
             row[1] = width
             if isinstance(layer, layers_module.Embedding):
                 var = layer.embeddings
@@ -234,7 +236,7 @@ class Model:
             elif isinstance(layer, layers_module.Dot):
                 (a, w), (c, _) = slots[id(ins[0])], slots[id(ins[1])]
                 row[0], row[2] = kg.OP_DOT, 1
-                row[3:7] = [a, c, w, int(layer.normalize)]
+                row[3:9] = [a, c, w, int(layer.normalize), -1, -1]
             elif type(layer) in _MERGE_CODES:
                 row[0] = _MERGE_CODES[type(layer)]
                 row[2] = out.shape[-1]
@@ -250,15 +252,40 @@ class Model:
             ops.append(row)
             slots[id(out)] = (width, row[2])
             width += row[2]
-        self._ops = np.array(ops, dtype=np.int64).reshape(-1, 9)
+        self._ops = np.array(ops, dtype=np.int64).reshape(-1, 10)
         self._op_inputs = np.array(op_inputs, dtype=np.int64).reshape(-1, 2)
-        self._groups = np.array(groups, dtype=np.int64).reshape(-1, 7)
+        self._groups = np.array(groups, dtype=np.int64).reshape(-1, 8)
+        self._mask_rows = mask_rows
         self._reg = np.array(reg, dtype=np.float32).reshape(-1, 2)
         self._width = max(width, 1)
         self._out_off, self._out_w = slots[id(self.outputs[0])]
+        self._fuse_embedding_dots()
         last = self.outputs[0]._keras_history[0]
         self._sigmoid_op = (len(ops) - 1 if isinstance(last, layers_module.Dense)
                             and last.activation == "sigmoid" else -1)
+
+    def _fuse_embedding_dots(self):
+        """Let a Dot of two embedding lookups read the table rows directly (when the
+        lookups feed nothing else), skipping the copy of the rows into the batch."""
+        ops = self._ops
+        readers = {self._out_off: 1}
+        for row in ops:
+            if row[0] == kg.OP_DOT:
+                read = [row[3], row[4]]
+            elif row[0] == kg.OP_DENSE:
+                read = [row[3]]
+            elif row[0] == kg.OP_EMBED:
+                read = []
+            else:
+                read = list(self._op_inputs[row[3]:row[3] + row[4], 0])
+            for offset in read:
+                readers[offset] = readers.get(offset, 0) + 1
+        embed_at = {row[1]: k for k, row in enumerate(ops) if row[0] == kg.OP_EMBED}
+        for row in ops:
+            if row[0] == kg.OP_DOT and not row[6] and row[3] in embed_at \
+                    and row[4] in embed_at and readers[row[3]] == readers[row[4]] == 1:
+                row[7], row[8] = embed_at[row[3]], embed_at[row[4]]
+                ops[row[7], 9] = ops[row[8], 9] = 1
 
     def _train_plan(self, loss, optimizer=None):
         """Plan arrays for training: current trainable flags, logits for cross-entropy, and
@@ -519,6 +546,7 @@ class Model:
         s1, s2, s3 = opt._slots_for(self._flat.size)
         grad = np.zeros_like(self._flat)
         gsq = np.zeros(self._flat.size if groups[:, 6].any() else 0, dtype=np.float32)
+        mask = np.zeros(self._mask_rows, dtype=np.uint8)
         acts = np.zeros((self._width, min(batch_size, n)), dtype=np.float32)
         dacts = np.zeros_like(acts)
         iterations = np.array([opt.iterations], dtype=np.int64)
@@ -546,9 +574,9 @@ class Model:
                 started = time.perf_counter()
                 with backend.kernel_threads():
                     kg.train_steps(ops, self._op_inputs, groups, self._reg, self._flat, grad,
-                                   gsq, s1, s2, s3, opt._code, hyper, iterations, ids, targets, order,
-                                   batch_size, step, hi, self.loss._code, delta, self._out_off,
-                                   self._out_w, out_sigmoid, acts, dacts, stats)
+                                   gsq, s1, s2, s3, mask, opt._code, hyper, iterations, ids,
+                                   targets, order, batch_size, step, hi, self.loss._code, delta,
+                                   self._out_off, self._out_w, out_sigmoid, acts, dacts, stats)
                 opt.iterations = int(iterations[0])
                 bad = ~np.isfinite(stats[step:hi, 1])
                 if bad.any():

@@ -11,13 +11,17 @@ Python.
 Plan layout (all ``int64``):
 
 ``ops[k]``
-    ``[code, out_off, out_w, a, b, c, d, e, f]`` with, per ``code``:
+    ``[code, out_off, out_w, a, b, c, d, e, f, g]`` with, per ``code``:
 
     - ``OP_EMBED``: ``a`` input index, ``b`` table offset in ``params``,
       ``c`` number of rows, ``d`` group index, ``e`` trainable flag, ``f`` 1 to
-      also accumulate the squares of the per-sample gradients (see below).
+      also accumulate the squares of the per-sample gradients (see below),
+      ``g`` 1 when the lookup is fused into the ``OP_DOT`` that consumes it.
     - ``OP_DOT``: ``a`` offset of the first input, ``b`` offset of the second
-      input, ``c`` width of the inputs, ``d`` 1 to l2-normalise them first.
+      input, ``c`` width of the inputs, ``d`` 1 to l2-normalise them first;
+      ``e`` and ``f``: when both inputs are embedding lookups used nowhere
+      else, the indices of those two ``OP_EMBED`` rows (else -1), and the dot
+      product is taken straight from the table rows.
     - ``OP_CONCAT`` / ``OP_ADD`` / ``OP_MUL``: ``a`` first row and ``b``
       number of rows of ``op_inputs`` listing the inputs as ``(offset, width)``.
     - ``OP_DENSE``: ``a`` input offset, ``b`` input width, ``c`` kernel offset
@@ -26,12 +30,13 @@ Plan layout (all ``int64``):
 
 ``groups[g]``
     One row per weight variable: ``[offset, size, n_rows, dim, is_table,
-    trainable, use_sq]``; ``reg[g] = (l1, l2)`` holds its regularisation
-    factors.
+    trainable, use_sq, mask_offset]``; ``reg[g] = (l1, l2)`` holds its
+    regularisation factors.
 
 Gradients are accumulated into ``grad``, a buffer laid out like ``params``;
-only the rows of an embedding table that a batch touches are written, and
-the optimizer step zeroes them again.
+only the rows of an embedding table that a batch touches are written (and
+flagged in ``mask``, one byte per table row from ``mask_offset``), and the
+optimizer step zeroes them again.
 
 Keras (TensorFlow backend) receives the gradient of an embedding table as
 ``IndexedSlices``, one slice per sample.  Adam, RMSprop and Adagrad square
@@ -102,6 +107,8 @@ def forward(ops, op_inputs, params, ids, rows, n, acts):
         out = ops[k, 1]
         w = ops[k, 2]
         if code == OP_EMBED:
+            if ops[k, 9]:
+                continue
             inp = ops[k, 3]
             toff = ops[k, 4]
             table = params[toff:toff + ops[k, 5] * w].reshape((ops[k, 5], w))
@@ -109,6 +116,19 @@ def forward(ops, op_inputs, params, ids, rows, n, acts):
                 r = ids[inp, rows[b]]
                 for j in range(w):
                     acts[out + j, b] = table[r, j]
+        elif code == OP_DOT and ops[k, 7] >= 0:
+            ka = ops[k, 7]
+            kc = ops[k, 8]
+            width = ops[k, 5]
+            ta = params[ops[ka, 4]:ops[ka, 4] + ops[ka, 5] * width].reshape((ops[ka, 5], width))
+            tc = params[ops[kc, 4]:ops[kc, 4] + ops[kc, 5] * width].reshape((ops[kc, 5], width))
+            for b in range(n):
+                ra = ids[ops[ka, 3], rows[b]]
+                rc = ids[ops[kc, 3], rows[b]]
+                s = 0.0
+                for j in range(width):
+                    s += ta[ra, j] * tc[rc, j]
+                acts[out, b] = s
         elif code == OP_DOT:
             a = ops[k, 3]
             c = ops[k, 4]
@@ -225,22 +245,26 @@ def loss_head(loss, delta, out, out_w, out_sigmoid, acts, dacts, y, rows, n, sum
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=_FAST)
-def backward(ops, op_inputs, params, ids, rows, n, acts, dacts, grad, gsq):
+def backward(ops, op_inputs, groups, params, ids, rows, n, acts, dacts, grad, gsq, mask):
     """Back-propagate ``dacts`` (set on the output rows) through the plan.
 
     Gradients of trainable weights are added into ``grad`` (and, for tables
-    flagged so, the squared per-sample gradients into ``gsq``).  ``dacts`` must
-    be zero outside the output rows on entry; it is overwritten.
+    flagged so, the squared per-sample gradients into ``gsq``); touched table
+    rows are flagged in ``mask``.  ``dacts`` must be zero outside the output
+    rows on entry; it is overwritten.
     """
     for k in range(ops.shape[0] - 1, -1, -1):
         code = ops[k, 0]
         out = ops[k, 1]
         w = ops[k, 2]
         if code == OP_EMBED:
-            if ops[k, 7]:
+            if ops[k, 7] and not ops[k, 9]:
                 inp = ops[k, 3]
                 toff = ops[k, 4]
                 gtable = grad[toff:toff + ops[k, 5] * w].reshape((ops[k, 5], w))
+                moff = groups[ops[k, 6], 7]
+                for b in range(n):
+                    mask[moff + ids[inp, rows[b]]] = 1
                 if ops[k, 8]:
                     sqtable = gsq[toff:toff + ops[k, 5] * w].reshape((ops[k, 5], w))
                     for b in range(n):
@@ -254,6 +278,33 @@ def backward(ops, op_inputs, params, ids, rows, n, acts, dacts, grad, gsq):
                         r = ids[inp, rows[b]]
                         for j in range(w):
                             gtable[r, j] += dacts[out + j, b]
+        elif code == OP_DOT and ops[k, 7] >= 0:
+            width = ops[k, 5]
+            for side in range(2):
+                ka = ops[k, 7 + side]
+                kc = ops[k, 8 - side]
+                if not ops[ka, 7]:
+                    continue
+                na = ops[ka, 5]
+                ga = grad[ops[ka, 4]:ops[ka, 4] + na * width].reshape((na, width))
+                qa = gsq[ops[ka, 4]:ops[ka, 4] + na * width].reshape((na, width)) \
+                    if ops[ka, 8] else gsq[0:0].reshape((0, width))
+                tc = params[ops[kc, 4]:ops[kc, 4] + ops[kc, 5] * width].reshape(
+                    (ops[kc, 5], width))
+                moff = groups[ops[ka, 6], 7]
+                for b in range(n):
+                    g = dacts[out, b]
+                    ra = ids[ops[ka, 3], rows[b]]
+                    rc = ids[ops[kc, 3], rows[b]]
+                    mask[moff + ra] = 1
+                    if ops[ka, 8]:
+                        for j in range(width):
+                            d = g * tc[rc, j]
+                            ga[ra, j] += d
+                            qa[ra, j] += d * d
+                    else:
+                        for j in range(width):
+                            ga[ra, j] += g * tc[rc, j]
         elif code == OP_DOT:
             a = ops[k, 3]
             c = ops[k, 4]
@@ -351,87 +402,98 @@ def backward(ops, op_inputs, params, ids, rows, n, acts, dacts, grad, gsq):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=_FAST)
-def batch_gradients(ops, op_inputs, params, ids, rows, n, y, loss, delta, out, out_w,
-                    out_sigmoid, acts, dacts, grad, gsq):
+def batch_gradients(ops, op_inputs, groups, params, ids, rows, n, y, loss, delta, out, out_w,
+                    out_sigmoid, acts, dacts, grad, gsq, mask):
     """Mean loss of one batch (no regularisation); its gradient is added into ``grad``."""
     forward(ops, op_inputs, params, ids, rows, n, acts)
     sums = np.zeros(3)
     dacts[:, :n] = 0.0
     loss_head(loss, delta, out, out_w, out_sigmoid, acts, dacts, y, rows, n, sums)
-    backward(ops, op_inputs, params, ids, rows, n, acts, dacts, grad, gsq)
+    backward(ops, op_inputs, groups, params, ids, rows, n, acts, dacts, grad, gsq, mask)
     return sums[0] / n
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo, hi, l1, l2, use_sq):
+def _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo, hi, live, use_sq):
     """Optimizer step on ``params[lo:hi]`` with Keras's update rules.
 
-    The gradient is ``grad`` plus that of the penalty ``l1*|w| + l2*w**2``;
-    its square is ``gsq`` where ``use_sq``, else ``grad**2``.  Returns the
-    penalty measured before the step; ``grad`` (and ``gsq``) are zeroed.
+    With ``live`` the gradient is ``grad`` and its square ``gsq`` (where
+    ``use_sq``) or ``grad**2``; both are zeroed.  Without it the gradient is
+    zero and is not read: the step still moves weights whose optimizer state
+    is not zero, as Keras's dense update of a table does.
     """
-    params = params[lo:hi]
-    grad = grad[lo:hi]
-    gsq = gsq[lo:hi] if use_sq else gsq[0:0]
-    s1 = s1[lo:hi]  # unused state arrays have length 0 and stay empty
-    s2 = s2[lo:hi]
-    s3 = s3[lo:hi]
-    penalty = 0.0
-    if l1 != 0 or l2 != 0:
-        two_l2 = np.float32(2.0) * l2
-        for i in range(hi - lo):
-            w = params[i]
-            penalty += l2 * w * w + l1 * abs(w)
-            grad[i] += two_l2 * w + l1 * np.float32((w > 0) - (w < 0))
+    # Unsigned indices let numba drop negative-index handling and vectorise.
+    a = np.uint64(lo)
+    z = np.uint64(hi)
+    zero = np.float32(0.0)
     lr = hp[0]
     if opt == OPT_ADAM:
         omb1 = np.float32(1.0) - hp[1]
         omb2 = np.float32(1.0) - hp[2]
         eps = hp[3]
-        for i in range(hi - lo):
-            g = grad[i]
-            grad[i] = 0.0
-            g2 = g * g
-            if use_sq:
+        if live and use_sq:
+            for i in range(a, z):
+                g = grad[i]
                 g2 = gsq[i]
-                gsq[i] = 0.0
-            m = s1[i] + (g - s1[i]) * omb1
-            v = s2[i] + (g2 - s2[i]) * omb2
-            s1[i] = m
-            s2[i] = v
-            params[i] -= (m * alpha) / (np.sqrt(v) + eps)
+                grad[i] = zero
+                gsq[i] = zero
+                m = s1[i] + (g - s1[i]) * omb1
+                v = s2[i] + (g2 - s2[i]) * omb2
+                s1[i] = m
+                s2[i] = v
+                params[i] -= (m * alpha) / (np.sqrt(v) + eps)
+        elif live:
+            for i in range(a, z):
+                g = grad[i]
+                grad[i] = zero
+                m = s1[i] + (g - s1[i]) * omb1
+                v = s2[i] + (g * g - s2[i]) * omb2
+                s1[i] = m
+                s2[i] = v
+                params[i] -= (m * alpha) / (np.sqrt(v) + eps)
+        else:
+            for i in range(a, z):
+                m = s1[i] + (zero - s1[i]) * omb1
+                v = s2[i] + (zero - s2[i]) * omb2
+                s1[i] = m
+                s2[i] = v
+                params[i] -= (m * alpha) / (np.sqrt(v) + eps)
     elif opt == OPT_SGD:
         mom = hp[1]
+        nesterov = hp[2] != 0
         if mom == 0:
-            for i in range(hi - lo):
-                params[i] -= grad[i] * lr
-                grad[i] = 0.0
-        elif hp[2] != 0:  # Nesterov
-            for i in range(hi - lo):
-                g = grad[i]
-                grad[i] = 0.0
+            if live:
+                for i in range(a, z):
+                    params[i] -= grad[i] * lr
+                    grad[i] = zero
+        else:
+            for i in range(a, z):
+                g = zero
+                if live:
+                    g = grad[i]
+                    grad[i] = zero
                 m = s1[i] * mom - g * lr
                 s1[i] = m
-                params[i] += m * mom - g * lr
-        else:
-            for i in range(hi - lo):
-                m = s1[i] * mom - grad[i] * lr
-                grad[i] = 0.0
-                s1[i] = m
-                params[i] += m
+                if nesterov:
+                    params[i] += m * mom - g * lr
+                else:
+                    params[i] += m
     elif opt == OPT_RMSPROP:
         rho = hp[1]
         mom = hp[2]
         eps = hp[3]
         centered = hp[4] != 0
         omr = np.float32(1.0) - rho
-        for i in range(hi - lo):
-            g = grad[i]
-            grad[i] = 0.0
-            g2 = g * g
-            if use_sq:
-                g2 = gsq[i]
-                gsq[i] = 0.0
+        for i in range(a, z):
+            g = zero
+            g2 = zero
+            if live:
+                g = grad[i]
+                grad[i] = zero
+                g2 = g * g
+                if use_sq:
+                    g2 = gsq[i]
+                    gsq[i] = zero
             v = rho * s1[i] + omr * g2
             s1[i] = v
             if centered:
@@ -447,46 +509,67 @@ def _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo, hi, l1, l2, 
                 params[i] -= m
             else:
                 params[i] -= inc
-    else:  # OPT_ADAGRAD
+    elif live:  # OPT_ADAGRAD: a zero gradient changes nothing
         eps = hp[1]
-        for i in range(hi - lo):
+        for i in range(a, z):
             g = grad[i]
-            grad[i] = 0.0
+            grad[i] = zero
             g2 = g * g
             if use_sq:
                 g2 = gsq[i]
-                gsq[i] = 0.0
+                gsq[i] = zero
             acc = s1[i] + g2
             s1[i] = acc
             params[i] -= (lr * g) / np.sqrt(acc + eps)
-    return penalty
-
-
-PARALLEL_MIN = 1 << 20
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _update_span_parallel(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo, hi, l1, l2,
-                          use_sq):
-    """:func:`_update_span` split into chunks run in parallel."""
-    n_chunks = (hi - lo + PARALLEL_MIN - 1) // PARALLEL_MIN
-    penalty = 0.0
-    for c in prange(n_chunks):
-        a = lo + c * PARALLEL_MIN
-        penalty += _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3,
-                                a, min(a + PARALLEL_MIN, hi), l1, l2, use_sq)
-    return penalty
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _penalty(params, lo, hi, l1, l2):
+def _penalty(params, grad, lo, hi, l1, l2, add_grad):
+    """``sum(l1*|w| + l2*w**2)`` over ``params[lo:hi]``; with ``add_grad`` its gradient is
+    added into ``grad``."""
     s = 0.0
-    for i in range(lo, hi):
-        s += l2 * params[i] * params[i] + l1 * abs(params[i])
+    two_l2 = np.float32(2.0) * l2
+    for i in range(np.uint64(lo), np.uint64(hi)):
+        w = params[i]
+        s += l2 * w * w + l1 * abs(w)
+        if add_grad:
+            grad[i] += two_l2 * w + l1 * np.float32((w > 0) - (w < 0))
     return s
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _update_table_rows(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, dim, touched,
+                       r_lo, r_hi, all_live, use_sq):
+    """Dense step on rows ``r_lo..r_hi-1`` of a table: touched rows (or all, with
+    ``all_live``) with their gradient, runs of untouched rows with a zero gradient."""
+    r = r_lo
+    while r < r_hi:
+        live = all_live or touched[r] != 0
+        end = r + 1
+        while end < r_hi and (all_live or touched[end] != 0) == live:
+            end += 1
+        _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off + r * dim,
+                     off + end * dim, live, use_sq)
+        for q in range(r, end):
+            touched[q] = 0
+        r = end
+
+
+PARALLEL_ROWS = 1 << 14
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _update_table_parallel(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, dim, touched,
+                           n_rows, all_live, use_sq):
+    """:func:`_update_table_rows` on blocks of rows in parallel."""
+    n_blocks = (n_rows + PARALLEL_ROWS - 1) // PARALLEL_ROWS
+    for c in prange(n_blocks):
+        _update_table_rows(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, dim, touched,
+                           c * PARALLEL_ROWS, min((c + 1) * PARALLEL_ROWS, n_rows), all_live,
+                           use_sq)
+
+
+@njit(cache=True, nogil=True)
 def _sparse_table_ok(opt, hp):
     """Whether untouched rows of an unregularised table stay unchanged in one step."""
     if opt == OPT_SGD:
@@ -494,43 +577,55 @@ def _sparse_table_ok(opt, hp):
     return opt == OPT_ADAGRAD
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, opt, hp, alpha, ids, rows, n):
+@njit(cache=True, nogil=True)
+def apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, mask, opt, hp, alpha, ids,
+               rows, n):
     """One optimizer step over every trainable variable; returns the regularisation penalty.
 
     The gradient of an embedding table lives in ``grad`` only on the rows the
-    batch touched.  Where the optimizer leaves untouched rows unchanged (plain
-    SGD, Adagrad, no regulariser) only those rows are visited; otherwise
-    (Adam, RMSprop, momentum, a regulariser) every row is updated, exactly as
-    Keras applies a dense update to the table.  ``grad`` is zero on return.
+    batch touched (flagged in ``mask``).  Where the optimizer leaves untouched
+    rows unchanged (plain SGD, Adagrad, no regulariser) only those rows are
+    visited; otherwise (Adam, RMSprop, momentum, a regulariser) every row is
+    updated, exactly as Keras applies a dense update to the table.  ``grad``,
+    ``gsq`` and ``mask`` are zero on return.
     """
     penalty = 0.0
     sparse_ok = _sparse_table_ok(opt, hp)
     for g in range(groups.shape[0]):
         off = groups[g, 0]
         size = groups[g, 1]
-        dim = groups[g, 3]
         l1 = reg[g, 0]
         l2 = reg[g, 1]
+        has_reg = l1 != 0 or l2 != 0
         use_sq = groups[g, 6] != 0
-        if not groups[g, 5]:  # frozen: the penalty still counts
-            penalty += _penalty(params, off, off + size, l1, l2)
-        elif groups[g, 4] and sparse_ok and l1 == 0 and l2 == 0:
-            # A row listed twice sees a zero gradient the second time, which
-            # leaves it unchanged under plain SGD and Adagrad.
+        trainable = groups[g, 5] != 0
+        if has_reg:  # the penalty counts even for frozen weights
+            penalty += _penalty(params, grad, off, off + size, l1, l2, trainable)
+        if not trainable:
+            continue
+        if not groups[g, 4]:
+            _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, off + size, True,
+                         use_sq)
+            continue
+        dim = groups[g, 3]
+        n_rows = groups[g, 2]
+        touched = mask[groups[g, 7]:groups[g, 7] + n_rows]
+        if sparse_ok and not has_reg:
             for k in range(ops.shape[0]):
                 if ops[k, 0] == OP_EMBED and ops[k, 6] == g:
                     inp = ops[k, 3]
                     for b in range(n):
-                        lo = off + ids[inp, rows[b]] * dim
-                        _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3,
-                                     lo, lo + dim, l1, l2, use_sq)
-        elif size >= 2 * PARALLEL_MIN:
-            penalty += _update_span_parallel(opt, hp, alpha, params, grad, gsq, s1, s2, s3,
-                                             off, off + size, l1, l2, use_sq)
+                        r = ids[inp, rows[b]]
+                        if touched[r]:
+                            touched[r] = 0
+                            _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3,
+                                         off + r * dim, off + (r + 1) * dim, True, use_sq)
+        elif n_rows >= 2 * PARALLEL_ROWS:
+            _update_table_parallel(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, dim,
+                                   touched, n_rows, has_reg, use_sq)
         else:
-            penalty += _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3,
-                                    off, off + size, l1, l2, use_sq)
+            _update_table_rows(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, dim, touched,
+                               0, n_rows, has_reg, use_sq)
     return penalty
 
 
@@ -544,7 +639,8 @@ def adam_alpha(hp, step):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def train_steps(ops, op_inputs, groups, reg, params, grad, gsq, s1, s2, s3, opt, hp, iterations,
+def train_steps(ops, op_inputs, groups, reg, params, grad, gsq, s1, s2, s3, mask, opt, hp,
+                iterations,
                 ids, y, order, batch_size, step_lo, step_hi, loss, delta, out, out_w,
                 out_sigmoid, acts, dacts, step_stats):
     """Train on mini-batches ``step_lo..step_hi-1`` of ``order``.
@@ -567,11 +663,11 @@ def train_steps(ops, op_inputs, groups, reg, params, grad, gsq, s1, s2, s3, opt,
         sums[:] = 0.0
         dacts[:, :n] = 0.0
         loss_head(loss, delta, out, out_w, out_sigmoid, acts, dacts, y, rows, n, sums)
-        backward(ops, op_inputs, params, ids, rows, n, acts, dacts, grad, gsq)
+        backward(ops, op_inputs, groups, params, ids, rows, n, acts, dacts, grad, gsq, mask)
         iterations[0] += 1
         alpha = adam_alpha(hp, iterations[0]) if opt == OPT_ADAM else np.float32(0.0)
-        penalty = apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, opt, hp, alpha,
-                             ids, rows, n)
+        penalty = apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, mask, opt, hp,
+                             alpha, ids, rows, n)
         step_stats[s, 0] = n
         step_stats[s, 1] = sums[0] / n + penalty
         step_stats[s, 2] = sums[1]
