@@ -7,16 +7,17 @@ import warnings
 import numpy as np
 
 from ..data.ids import IdMap
-from ..data.ratings import Ratings, as_ratings
+from ..data.ratings import as_ratings
 from ..exceptions import FitError
 from ..kernels.adam import adam_epoch
 from ..kernels.als import als_solve_rows
 from ..kernels.predict import predict_pairs, squared_error_sum
 from ..kernels.sgd import balanced_groups, group_by_block, sgd_epoch, shuffle_blocks
 from ..kernels.threads import numba_threads, resolve_threads
-from ..metrics import rmse
+from ..kernels.topk import topk_blocked, topk_cosine
 from ..persist import decode_ids, encode_ids, save
 from .base import Estimator, check_choice, check_float, check_int, resolve_rng
+from .recommender import Recommender, clip_bounds, pairs_array, rating_rmse, with_targets
 
 __all__ = ["MatrixFactorization"]
 
@@ -25,7 +26,7 @@ DEFAULT_EPOCHS = {"als": 15, "sgd": 40, "adam": 30}
 SGD_GROUPS = 8
 
 
-class MatrixFactorization(Estimator):
+class MatrixFactorization(Recommender, Estimator):
     """Biased matrix factorisation: ``r_hat(u, i) = mu + b_u + b_i + p_u . q_i``.
 
     All three solvers minimise the same objective over the training ratings::
@@ -50,7 +51,7 @@ class MatrixFactorization(Estimator):
     epochs : int, optional
         Passes over the data (ALS iterations). Default 15 for ALS, 40 for SGD,
         30 for Adam.
-    reg : float, default 0.05
+    reg : float, default 0.1
         L2 regularisation of the factors (see the objective above).
     reg_bias : float, optional
         L2 regularisation of the biases; defaults to ``reg``.
@@ -108,7 +109,7 @@ class MatrixFactorization(Estimator):
         factors=64,
         solver="als",
         epochs=None,
-        reg=0.05,
+        reg=0.1,
         reg_bias=None,
         lr=0.01,
         lr_decay=1.0,
@@ -184,7 +185,7 @@ class MatrixFactorization(Estimator):
         self
         """
         p = self._validated()
-        train = _with_targets(X, y)
+        train = with_targets(X, y)
         if self.early_stopping and validation is None:
             raise ValueError("early_stopping=True needs validation data: pass fit(..., validation=...)")
         rng = resolve_rng(self.random_state)
@@ -236,6 +237,7 @@ class MatrixFactorization(Estimator):
         self.global_mean_ = float(mu)
         self.user_map_ = train.user_map
         self.item_map_ = train.item_map
+        self.user_items_ = train.to_csr()
         self.rating_range_ = train.rating_range
         self.history_ = history
         return self
@@ -267,8 +269,8 @@ class MatrixFactorization(Estimator):
         numpy.ndarray of float32, shape (n,)
         """
         self._check_fitted("user_factors_")
-        users = _pairs_array(users, "users")
-        items = _pairs_array(items, "items")
+        users = pairs_array(users, "users")
+        items = pairs_array(items, "items")
         if users.size != items.size:
             raise ValueError(f"users has {users.size} entries but items has {items.size}; pass one item per user")
         if self.unknown == "raise":
@@ -283,7 +285,7 @@ class MatrixFactorization(Estimator):
                           np.float32(self.global_mean_), out)
         if self.unknown == "nan":
             out[(u < 0) | (i < 0)] = np.nan
-        bounds = _clip_bounds(clip, self.rating_range_)
+        bounds = clip_bounds(clip, self.rating_range_)
         if bounds is not None:
             np.clip(out, bounds[0], bounds[1], out=out)
         return out
@@ -294,13 +296,89 @@ class MatrixFactorization(Estimator):
         Pairs the model cannot predict (``unknown="nan"``) are left out with
         a warning.
         """
-        data = as_ratings(X, "X")
-        pred = self.predict(data.users, data.items)
-        keep = ~np.isnan(pred)
-        if not keep.all():
-            warnings.warn(f"{int((~keep).sum())} ratings of unknown users or items left out of the score",
-                          stacklevel=2)
-        return rmse(data.values[keep], pred[keep])
+        return rating_rmse(self, X)
+
+    # ------------------------------------------------------------------ recommender hooks
+    def _ridge_params(self):
+        reg = check_float(self.reg, "reg", 0.0)
+        reg_bias = reg if self.reg_bias is None else check_float(self.reg_bias, "reg_bias", 0.0)
+        if reg == 0.0:
+            raise ValueError(
+                "fold-in solves a ridge system per user and needs reg > 0; this model has reg=0 "
+                "(set_params(reg=...) to choose the regularisation of the fold-in)"
+            )
+        return reg, reg_bias, bool(self.biases)
+
+    def _solve_users(self, rows, indptr, indices, data, P, bu):
+        reg, reg_bias, biases = self._ridge_params()
+        mu = np.float32(self.global_mean_)
+        if rows.size == 1:
+            failed = als_solve_rows(rows, indptr, indices, data, self.item_factors_, self.item_bias_, mu, reg,
+                                    reg_bias, biases, P, bu, 1)
+        else:
+            threads = resolve_threads(self.n_threads)
+            with numba_threads(threads):
+                failed = als_solve_rows(rows, indptr, indices, data, self.item_factors_, self.item_bias_, mu, reg,
+                                        reg_bias, biases, P, bu, min(4 * threads, rows.size))
+        if failed:
+            raise FitError(f"{failed} user ridge systems were not positive definite; increase reg (now {reg})")
+
+    def _stored_state(self):
+        return self.user_factors_, self.user_bias_
+
+    def _fold_in_state(self, indptr, indices, data):
+        m = indptr.size - 1
+        P = np.zeros((m, self.item_factors_.shape[1]), dtype=np.float32)
+        bu = np.zeros(m, dtype=np.float32)
+        self._solve_users(np.arange(m, dtype=np.int64), indptr, indices, data, P, bu)
+        return P, bu
+
+    def _fold_in_result(self, state):
+        P, bu = state
+        return P[0], float(bu[0])
+
+    def _rank(self, state, rows, n, seen, cols):
+        P, bu = state
+        indptr, indices = seen if seen is not None else (None, None)
+        idx, scores = topk_blocked(P, self.item_factors_, rows, n, item_bias=self.item_bias_, indptr=indptr,
+                                   indices=indices, candidates=cols, n_threads=self.n_threads)
+        scores += (np.float32(self.global_mean_) + bu[rows])[:, None]
+        return idx, scores
+
+    def _popularity(self):
+        if self.biases:
+            return np.float32(self.global_mean_) + self.item_bias_
+        return np.bincount(self.user_items_.indices, minlength=len(self.item_map_)).astype(np.float32)
+
+    def _similar(self, kind, rows, n):
+        factors = self.item_factors_ if kind == "items" else self.user_factors_
+        return topk_cosine(factors, rows, n, n_threads=self.n_threads)
+
+    def _grow_users(self, n_new):
+        k = self.user_factors_.shape[1]
+        self.user_factors_ = np.concatenate([self.user_factors_, np.zeros((n_new, k), dtype=np.float32)])
+        self.user_bias_ = np.concatenate([self.user_bias_, np.zeros(n_new, dtype=np.float32)])
+
+    def _refit_users(self, rows):
+        csr = self.user_items_
+        self._solve_users(rows.astype(np.int64), csr.indptr, csr.indices, csr.data, self.user_factors_,
+                          self.user_bias_)
+
+    def _explain(self, u, i):
+        csr = self.user_items_
+        lo, hi = csr.indptr[u], csr.indptr[u + 1]
+        cols, ratings = csr.indices[lo:hi], csr.data[lo:hi].astype(np.float64)
+        reg, reg_bias, biases = self._ridge_params()
+        Q = self.item_factors_.astype(np.float64)
+        target = ratings - self.global_mean_ - self.item_bias_[cols]
+        Z, z = Q[cols], Q[i]
+        penalty = np.full(Q.shape[1], reg * cols.size)
+        if biases:
+            Z = np.hstack([Z, np.ones((cols.size, 1))])
+            z = np.append(z, 1.0)
+            penalty = np.append(penalty, reg_bias * cols.size)
+        weights = np.linalg.solve(Z.T @ Z + np.diag(penalty), z)
+        return cols, (Z @ weights) * target, self.global_mean_ + float(self.item_bias_[i])
 
     # ------------------------------------------------------------------ persistence
     def save(self, path):
@@ -314,6 +392,7 @@ class MatrixFactorization(Estimator):
             "item_factors": self.item_factors_,
             "user_bias": self.user_bias_,
             "item_bias": self.item_bias_,
+            **self._history_state(),
         }
         meta = {
             "global_mean": self.global_mean_,
@@ -334,6 +413,7 @@ class MatrixFactorization(Estimator):
         self.global_mean_ = float(meta["global_mean"])
         self.rating_range_ = tuple(meta["rating_range"])
         self.history_ = meta["history"]
+        self._set_history(arrays)
 
 
 # ---------------------------------------------------------------------- solvers
@@ -412,23 +492,6 @@ _STEPPERS = {"als": _als_stepper, "sgd": _sgd_stepper, "adam": _adam_stepper}
 
 
 # ---------------------------------------------------------------------- helpers
-def _with_targets(X, y):
-    if y is None:
-        data = as_ratings(X, "X")
-    else:
-        if isinstance(X, (tuple, list)) and len(X) == 2:
-            users, items = X
-        else:
-            arr = np.asarray(X)
-            if arr.ndim != 2 or arr.shape[1] != 2:
-                raise ValueError(f"with y given, X must be (users, items) or an (n, 2) array, got shape {arr.shape}")
-            users, items = arr[:, 0], arr[:, 1]
-        data = Ratings(users, items, y)
-    if data.implicit:
-        raise ValueError("X holds implicit data (no rating values); use mf.ImplicitALS or mf.BPR for it")
-    return data
-
-
 def _check_finite(train_rmse, params, p, epoch):
     if np.isfinite(train_rmse) and all(np.isfinite(a).all() for a in params):
         return
@@ -436,28 +499,3 @@ def _check_finite(train_rmse, params, p, epoch):
     if p["solver"] == "als":
         hint = f"use a larger reg (now {p['reg']})"
     raise FitError(f"solver {p['solver']!r} diverged at epoch {epoch + 1} (training RMSE {train_rmse}); {hint}")
-
-
-def _pairs_array(values, name):
-    arr = np.asarray(values.to_numpy() if hasattr(values, "to_numpy") else values)
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    elif arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    elif arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (or of shape (n, 1)), got an array of shape {arr.shape}")
-    return arr
-
-
-def _clip_bounds(clip, rating_range):
-    if clip is True:
-        return rating_range
-    if clip is False or clip is None:
-        return None
-    try:
-        lo, hi = clip
-    except (TypeError, ValueError):
-        raise TypeError(f"clip must be True, False or a (low, high) pair, got {clip!r}") from None
-    if not lo <= hi:
-        raise ValueError(f"clip low must be <= high, got {clip!r}")
-    return (lo, hi)
