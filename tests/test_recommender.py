@@ -47,6 +47,9 @@ TRAIN = DATA[0]
 WARM_USERS = TRAIN.user_ids[np.diff(TRAIN.to_csr().indptr) > 0]
 
 
+MF_STATE = MatrixFactorization(factors=2, epochs=1, random_state=0).fit(TRAIN)
+
+
 @pytest.fixture(scope="module", params=list(MODELS))
 def fitted(request):
     return MODELS[request.param]().fit(TRAIN)
@@ -115,6 +118,28 @@ def test_batch_recommend_equals_brute_force(fitted, q):
         one_ids, one_scores = fitted.recommend(user, n=n, exclude_seen=exclude_seen, items=items, exclude=exclude)
         assert one_ids.shape == one_scores.shape == ((scores[row] > -np.inf).sum(),)
         check_row(one_ids, one_scores, order, ref, width)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31), q=queries())
+def test_exact_ties_rank_by_item_order(seed, q):
+    """Integer-valued factors make every score exact: the result must equal a stable argsort bit for bit."""
+    users, n, exclude_seen, items, exclude = q
+    rng = np.random.default_rng(seed)
+    model = copy.deepcopy(MF_STATE)
+    model.user_factors_ = rng.integers(-2, 3, model.user_factors_.shape).astype(np.float32)
+    model.item_factors_ = rng.integers(-2, 3, model.item_factors_.shape).astype(np.float32)
+    model.user_bias_ = rng.integers(-2, 3, model.user_bias_.shape).astype(np.float32)
+    model.item_bias_ = rng.integers(-1, 2, model.item_bias_.shape).astype(np.float32)
+    model.global_mean_ = 3.0
+    ids, scores = model.recommend(np.array(users), n=n, exclude_seen=exclude_seen, items=items, exclude=exclude)
+    for row, user in enumerate(users):
+        order, ref = brute_force(model, user, exclude_seen, items, exclude)
+        width = ids.shape[1]
+        expected = np.full(width, None, dtype=object)
+        expected[: min(width, order.size)] = ITEM_IDS[order[:width]]
+        assert list(ids[row]) == list(expected)
+        np.testing.assert_array_equal(scores[row][: order.size], ref[order[:width]].astype(np.float32))
 
 
 def test_user_who_saw_every_item_gets_an_empty_padded_row(fitted):
@@ -210,6 +235,8 @@ def test_recommend_for_equals_recommend_after_partial_fit(fitted):
         np.testing.assert_array_equal(a, b)
     all_ids, _ = fitted.recommend_for(*HISTORY, n=8, exclude_seen=False)
     assert all_ids.size == 8
+    empty_vector, empty_bias = fitted.fold_in([], [])
+    assert (empty_vector == 0).all() and empty_bias == 0.0
 
 
 def test_partial_fit_refreshes_an_existing_user_with_merged_history(fitted):

@@ -10,7 +10,7 @@ from ..data.ids import IdMap
 from ..data.ratings import as_ratings
 from ..exceptions import FitError
 from ..kernels.adam import adam_epoch
-from ..kernels.als import als_solve_rows
+from ..kernels.als import als_solve_rows, build_ridge_system, cholesky_solve
 from ..kernels.predict import predict_pairs, squared_error_sum
 from ..kernels.sgd import balanced_groups, group_by_block, sgd_epoch, shuffle_blocks
 from ..kernels.threads import numba_threads, resolve_threads
@@ -310,16 +310,32 @@ class MatrixFactorization(Recommender, Estimator):
         return reg, reg_bias, bool(self.biases)
 
     def _solve_users(self, rows, indptr, indices, data, P, bu):
+        """The ALS user half-step for ``rows``: write their factors and biases into ``P`` and ``bu``.
+
+        One row (a fold-in) runs the row solve of :func:`als_solve_rows` serially
+        (its ``build_ridge_system`` and ``cholesky_solve``), without entering a
+        parallel region, so its latency does not depend on waking a thread pool.
+        """
         reg, reg_bias, biases = self._ridge_params()
         mu = np.float32(self.global_mean_)
-        if rows.size == 1:
-            failed = als_solve_rows(rows, indptr, indices, data, self.item_factors_, self.item_bias_, mu, reg,
-                                    reg_bias, biases, P, bu, 1)
+        Q, bi = self.item_factors_, self.item_bias_
+        if rows.size == 1 and indptr[rows[0] + 1] == indptr[rows[0]]:
+            P[rows[0]], bu[rows[0]], failed = 0.0, 0.0, 0
+        elif rows.size == 1:
+            u = rows[0]
+            k = Q.shape[1]
+            A, b = np.empty((k + 1, k + 1)), np.empty(k + 1)
+            d = build_ridge_system(indptr[u], indptr[u + 1], indices, data, Q, bi, mu, reg, reg_bias, biases,
+                                   np.empty((k, k), dtype=np.float32), np.empty(k, dtype=np.float32), A, b)
+            failed = 0 if cholesky_solve(A, b, d) else 1
+            if not failed:
+                P[u] = b[:k]
+                bu[u] = b[k] if biases else 0.0
         else:
             threads = resolve_threads(self.n_threads)
             with numba_threads(threads):
-                failed = als_solve_rows(rows, indptr, indices, data, self.item_factors_, self.item_bias_, mu, reg,
-                                        reg_bias, biases, P, bu, min(4 * threads, rows.size))
+                failed = als_solve_rows(rows, indptr, indices, data, Q, bi, mu, reg, reg_bias, biases, P, bu,
+                                        min(4 * threads, rows.size))
         if failed:
             raise FitError(f"{failed} user ridge systems were not positive definite; increase reg (now {reg})")
 
