@@ -67,12 +67,10 @@ def _neighbours_kernel(
                 x = np.float64(a_val[p])
                 for q in range(b_ptr[u], b_ptr[u + 1]):
                     j = b_idx[q]
-                    if j == i:
-                        continue
-                    if cnt[j] == 0:
-                        seen[n_touched] = j
-                        n_touched += 1
-                    cnt[j] += 1
+                    c = cnt[j]
+                    seen[n_touched] = j  # branch-free append: kept only on the first touch
+                    n_touched += c == 0
+                    cnt[j] = c + 1
                     y = np.float64(b_val[q])
                     sxy[j] += x * y
                     if metric == PEARSON:
@@ -85,7 +83,7 @@ def _neighbours_kernel(
                 j = seen[t]
                 n = cnt[j]
                 sim = 0.0
-                if n >= min_support:
+                if n >= min_support and j != i:
                     if metric == PEARSON:
                         vx = sxx[j] - sx[j] * sx[j] / n
                         vy = syy[j] - sy[j] * sy[j] / n
@@ -95,7 +93,8 @@ def _neighbours_kernel(
                         sim = sxy[j] / (norms[i] * norms[j])
                 if sim != 0.0:
                     sim *= n / (n + shrinkage)
-                    size = _offer(hv, hc, size, k, sim, j)
+                    if size < k or sim > hv[0] or (sim == hv[0] and j < hc[0]):
+                        size = _offer(hv, hc, size, k, sim, j)
                 cnt[j] = 0
                 sxy[j] = 0.0
                 if metric == PEARSON:
@@ -199,7 +198,7 @@ def topk_neighbours(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, metric, k, shrinka
                 np.zeros((n_groups, width), dtype=np.float64),
                 np.zeros((n_groups, width), dtype=np.float64),
                 np.zeros((n_groups, width), dtype=np.float64),
-                np.zeros((n_groups, n), dtype=np.int32),
+                np.zeros((n_groups, n + 1), dtype=np.int32),
                 np.zeros((n_groups, k), dtype=np.float64),
                 np.zeros((n_groups, k), dtype=np.int32),
                 out_idx, out_val, out_len,
