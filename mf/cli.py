@@ -3,12 +3,14 @@
 Commands
 --------
 demo
-    Summarise the bundled MovieLens ratings and list the best-rated movies.
+    Summarise the bundled MovieLens ratings, list the best-rated movies, train
+    a matrix factorization on an 80/20 split and recommend movies for a user.
 
 Exit status: 0 on success, 1 for a data error, 2 for a usage error.
 """
 
 import argparse
+import contextlib
 import math
 import numbers
 import sys
@@ -18,6 +20,9 @@ import numpy as np
 from . import __version__
 from .data.movielens import load_movielens
 from .data.ratings import Ratings
+from .data.splits import train_test_split
+from .metrics import rmse
+from .models import MatrixFactorization
 
 __all__ = ["damped_mean_scores", "main"]
 
@@ -67,6 +72,16 @@ def _positive_int(text):
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def _count(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
     return value
 
 
@@ -120,13 +135,43 @@ def _demo(args, out):
         f"  {'#':>3}  {'score':>5}  {'ratings':>7}  {'title':<50}  genres",
     ]
     for rank, k in enumerate(top, 1):
-        movie_id = r.item_id(int(k))
-        movie = data.movies.get(movie_id)
-        title = _shorten(movie.title if movie else str(movie_id), 50)
-        genres = ", ".join(movie.genres) if movie else ""
-        lines.append(f"  {rank:>3}  {scores[k]:5.2f}  {counts[k]:>7,}  {title:<50}  {genres}")
+        lines.append(f"  {rank:>3}  {scores[k]:5.2f}  {counts[k]:>7,}  {_movie_columns(data, r.item_id(int(k)))}")
     print("\n".join(lines), file=out)
+    if args.epochs:
+        _demo_model(data, args, out)
     return 0
+
+
+def _movie_columns(data, movie_id):
+    movie = data.movies.get(movie_id)
+    title = _shorten(movie.title if movie else str(movie_id), 50)
+    return f"{title:<50}  {', '.join(movie.genres) if movie else ''}"
+
+
+def _demo_model(data, args, out):
+    train, test = train_test_split(data.ratings, test_size=0.2, random_state=0)
+    print(f"\nMatrix factorization (ALS, {args.factors} factors) on a random 80/20 split: "
+          f"{train.nnz:,} training / {test.nnz:,} test ratings", file=out, flush=True)
+    model = MatrixFactorization(factors=args.factors, epochs=args.epochs, random_state=0, verbose=1)
+    with contextlib.redirect_stdout(out):
+        model.fit(train, validation=test)
+    baseline = damped_mean_scores(train, args.damping)[test.item_indices]
+    lo, hi = train.rating_range
+    lines = [
+        "",
+        "Test RMSE",
+        f"  damped mean baseline (m = {args.damping:g})  {rmse(test.values, np.clip(baseline, lo, hi)):.4f}",
+        f"  matrix factorization            {model.score(test):.4f}",
+    ]
+    user = train.user_ids[0] if args.user is None else args.user
+    popular = train.item_ids[np.bincount(train.item_indices, minlength=train.n_items) >= args.min_ratings]
+    items, predicted = model.recommend(user, n=args.top, items=popular)
+    lines += ["", f"Top {len(items)} unseen movies for user {user} among the {len(popular):,} movies with at least "
+              f"{args.min_ratings} training ratings",
+              f"  {'#':>3}  {'score':>5}  {'title':<50}  genres"]
+    for rank, (movie_id, score) in enumerate(zip(items.tolist(), predicted.tolist()), 1):
+        lines.append(f"  {rank:>3}  {score:5.2f}  {_movie_columns(data, movie_id)}")
+    print("\n".join(lines), file=out)
 
 
 def _parser():
@@ -147,6 +192,13 @@ def _parser():
         "--damping", "-m", type=_non_negative, default=10.0,
         help="pseudo-ratings at the global mean added to every movie (default 10)",
     )  # fmt: skip
+    demo.add_argument("--epochs", type=_count, default=15,
+                      help="ALS iterations of the matrix-factorization part; 0 skips it (default 15)")
+    demo.add_argument("--factors", type=_positive_int, default=64, help="latent factors (default 64)")
+    demo.add_argument("--user", type=int, default=None,
+                      help="MovieLens user id to recommend for (default: the first user)")
+    demo.add_argument("--min-ratings", type=_positive_int, default=20,
+                      help="recommend only movies with at least this many training ratings (default 20)")
     demo.set_defaults(run=_demo)
     return parser
 

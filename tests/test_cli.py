@@ -10,8 +10,14 @@ from mf.data import movielens
 
 
 def test_demo(capsys):
-    assert main(["demo"]) == 0
+    assert main(["demo", "--epochs", "3"]) == 0
     out = capsys.readouterr().out
+    assert "Epoch 3/3" in out and "Epoch 4/3" not in out
+    baseline = float(out.split("damped mean baseline (m = 10)")[1].split()[0])
+    model = float(out.split("matrix factorization            ")[1].split()[0])
+    assert model < baseline < 1.0
+    recs = out.split("training ratings\n")[1].splitlines()[1:]
+    assert len(recs) == 10 and all(float(row.split()[1]) > 3.5 for row in recs)
     assert "100,836" in out and "610" in out and "9,724 rated (9,742 in the catalogue)" in out
     assert "density           1.70%" in out
     assert "(sum + m * global mean) / (count + m), m = 10" in out
@@ -23,7 +29,7 @@ def test_demo(capsys):
 
 
 def test_demo_options(capsys):
-    assert main(["demo", "--top", "3", "-m", "0"]) == 0
+    assert main(["demo", "--top", "3", "-m", "0", "--epochs", "0"]) == 0
     out = capsys.readouterr().out
     assert "Top 3 movies" in out and "m = 0" in out
     table = out.split("genres\n")[1].splitlines()
@@ -38,6 +44,7 @@ def test_demo_options(capsys):
         (["demo", "--top", "0"], "argument --top: expected a number >= 1, got 0"),
         (["demo", "--top", "ten"], "expected a whole number, got 'ten'"),
         (["demo", "-m", "-1"], "expected a finite number >= 0, got -1"),
+        (["demo", "--epochs", "-2"], "expected a number >= 0, got -2"),
     ],
 )
 def test_usage_errors_exit_2(capsys, argv, message):
@@ -64,7 +71,7 @@ def run_module(*args):
 
 
 def test_module_entry_point_in_a_subprocess():
-    done = run_module("demo", "--top", "2")
+    done = run_module("demo", "--top", "2", "--epochs", "1")
     assert done.returncode == 0, done.stderr
     assert "Shawshank Redemption" in done.stdout and done.stderr == ""
     done = run_module("demo", "--top", "x")

@@ -10,7 +10,9 @@ over the row's factor vector ``x`` and bias ``b`` with the other side's
 factors ``y_i`` and biases ``c_i`` fixed (weighted-lambda regularisation,
 Zhou et al. 2008). The (k+1) x (k+1) normal equations are built and solved
 by Cholesky in float64 (the Gram
-matrix is accumulated in float32). The same kernel serves full half-steps, fold-in of
+matrix is accumulated in float32). A row with fewer ratings than factors is
+solved through the equivalent n x n dual system instead, which is much
+cheaper on long-tailed data where most items have a handful of ratings. The same kernel serves full half-steps, fold-in of
 new users and any partition of rows.
 """
 
@@ -110,6 +112,43 @@ def build_ridge_system(start, end, indices, data, Y, y_bias, global_mean, reg, r
     return k
 
 
+@njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
+def solve_dual(u, start, end, indices, data, Y, y_bias, global_mean, reg, reg_bias, fit_bias, X, x_bias, A, b):
+    """Solve one row's ridge problem through its n x n dual system (for n ratings < k).
+
+    With ``D`` the diagonal penalty and ``Z`` the n x d design (rows
+    ``[y_j, 1]``), ``(D + Z^T Z)^{-1} Z^T t = D^{-1} Z^T (I + Z D^{-1} Z^T)^{-1} t``:
+    the same solution from an n x n Cholesky instead of a d x d one. Returns
+    False when the system is not positive definite.
+    """
+    k = Y.shape[1]
+    n = end - start
+    inv_reg = 1.0 / (reg * n)
+    inv_bias = 1.0 / (reg_bias * n) if fit_bias else 0.0
+    for a in range(n):
+        ja = indices[start + a]
+        b[a] = data[start + a] - global_mean - y_bias[ja]
+        for c in range(a + 1):
+            jc = indices[start + c]
+            dot = 0.0
+            for f in range(k):
+                dot += np.float64(Y[ja, f]) * Y[jc, f]
+            A[a, c] = dot * inv_reg + inv_bias
+        A[a, a] += 1.0
+    if not cholesky_solve(A, b, n):
+        return False
+    for f in range(k):
+        acc = 0.0
+        for a in range(n):
+            acc += Y[indices[start + a], f] * b[a]
+        X[u, f] = acc * inv_reg
+    bias = 0.0
+    for a in range(n):
+        bias += b[a]
+    x_bias[u] = bias * inv_bias
+    return True
+
+
 @njit(cache=True, nogil=True)
 def _solve_chunk(c, n_chunks, rows, indptr, indices, data, Y, y_bias, global_mean, reg, reg_bias, fit_bias,
                  X, x_bias, G, s, A, b):
@@ -122,6 +161,11 @@ def _solve_chunk(c, n_chunks, rows, indptr, indices, data, Y, y_bias, global_mea
             for a in range(k):
                 X[u, a] = 0.0
             x_bias[u] = 0.0
+            continue
+        if end - start < k and (reg_bias > 0 or not fit_bias):
+            if not solve_dual(u, start, end, indices, data, Y, y_bias, global_mean, reg, reg_bias, fit_bias, X,
+                              x_bias, A, b):
+                failures += 1
             continue
         d = build_ridge_system(start, end, indices, data, Y, y_bias, global_mean, reg, reg_bias, fit_bias, G, s, A, b)
         if not cholesky_solve(A, b, d):
