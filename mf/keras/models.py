@@ -53,6 +53,7 @@ _LAYER_CLASSES = {c.__name__: c for c in (
 _LIST_INPUT = (layers_module.Dot, layers_module.Concatenate, layers_module.Add,
                layers_module.Multiply)
 _PREDICT_CHUNK = 512
+_PARALLEL_MIN_ROWS = 16384  # smaller inputs run on one thread: starting threads costs more
 _FORMAT = "mf.keras.model"
 _WEIGHTS_FORMAT = "mf.keras.weights"
 
@@ -624,10 +625,11 @@ class Model:
         self._ensure_bound()
         n = ids.shape[1]
         ops, _, out_sigmoid = self._train_plan(self.loss)
+        kernel = kg.evaluate_parallel if n >= _PARALLEL_MIN_ROWS else kg.evaluate
         with backend.kernel_threads():
-            sums = kg.evaluate(ops, self._op_inputs, self._flat, ids, targets, n, self._width,
-                               self.loss._code, getattr(self.loss, "delta", 0.0), self._out_off,
-                               self._out_w, out_sigmoid, _PREDICT_CHUNK)
+            sums = kernel(ops, self._op_inputs, self._flat, ids, targets, n, self._width,
+                          self.loss._code, getattr(self.loss, "delta", 0.0), self._out_off,
+                          self._out_w, out_sigmoid, _PREDICT_CHUNK)
         results = [float(sums[0] / n + self._penalty())]
         results += [float(m.result(sums[1], sums[2], n * self._out_w)) for m in self._metrics]
         return results
@@ -648,7 +650,7 @@ class Model:
         n = ids.shape[1]
         if n == 0:
             raise ValueError("evaluate: x and y hold no samples")
-        bar = Progbar(-(-n // batch_size), verbose=1 if verbose == "auto" else verbose)
+        bar = Progbar(-(-n // batch_size), verbose=1) if verbose else None
         results = self._evaluate(ids, self._targets(y, n))
         if verbose:
             bar.update(bar.target, list(zip(self.metrics_names, results)), finalize=True)
@@ -669,10 +671,14 @@ class Model:
         batch_size = 32 if batch_size is None else _positive_int("batch_size", batch_size)
         ids = self._ids(x)
         n = ids.shape[1]
-        bar = Progbar(max(1, -(-n // batch_size)), verbose=1 if verbose == "auto" else verbose)
+        bar = Progbar(max(1, -(-n // batch_size)), verbose=1) if verbose else None
         self._ensure_bound()
         result = np.empty((n, self._out_w), dtype=np.float32)
-        with backend.kernel_threads():
+        if n >= _PARALLEL_MIN_ROWS:
+            with backend.kernel_threads():
+                kg.predict_parallel(self._ops, self._op_inputs, self._flat, ids, n, self._width,
+                                    self._out_off, self._out_w, False, _PREDICT_CHUNK, result)
+        else:
             kg.predict(self._ops, self._op_inputs, self._flat, ids, n, self._width,
                        self._out_off, self._out_w, False, _PREDICT_CHUNK, result)
         if verbose:

@@ -1,12 +1,21 @@
 """Optimizers with Keras 3's update rules and defaults.
 
-The update of every optimizer is Keras's, step for step, in float32.  In
-particular Keras updates an embedding table *densely*: at each step Adam
-decays the moments of every row and moves every row whose moment is not
-zero, RMSprop decays every row's second moment, and momentum keeps moving
-rows the batch did not touch.  ``mf.keras`` does the same, so a model trains
-to the same weights as under Keras.  Plain SGD and Adagrad leave untouched
-rows unchanged, and then only the rows a batch touches are visited.
+The update of every optimizer is Keras 3's (TensorFlow backend), step for
+step, in float32, so a model trains to the same weights as under Keras (the
+tests compare against TensorFlow to float32 rounding).  In particular:
+
+* Keras updates an embedding table *densely*: at each step Adam decays the
+  moments of every row and moves every row whose first moment is not zero,
+  RMSprop decays every row's second moment, and momentum keeps moving rows
+  the batch did not touch.  ``mf.keras`` does the same, with one vectorised
+  pass over the table per step that reads gradients only for the rows the
+  batch touched.  Plain SGD and Adagrad leave untouched rows unchanged, and
+  then only the touched rows are visited.
+* Keras receives a table's gradient as one slice per sample and squares the
+  slices before adding up those of a row that appears several times in a
+  batch: the second moments of Adam, RMSprop and Adagrad grow by the sum of
+  the squared per-sample gradients.  ``mf.keras`` does the same (a table with
+  a regulariser gets a dense gradient in Keras, and the square of the sum).
 
 Examples
 --------

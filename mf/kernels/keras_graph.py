@@ -674,36 +674,65 @@ def train_steps(ops, op_inputs, groups, reg, params, grad, gsq, s1, s2, s3, mask
         step_stats[s, 3] = sums[2]
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, error_model="numpy")
+def _predict_range(ops, op_inputs, params, ids, lo, hi, width, out, out_w, out_sigmoid, result):
+    m = hi - lo
+    rows = np.arange(lo, hi)
+    acts = np.empty((width, m), dtype=params.dtype)
+    forward(ops, op_inputs, params, ids, rows, m, acts)
+    for b in range(m):
+        for j in range(out_w):
+            z = acts[out + j, b]
+            result[lo + b, j] = _sigmoid(z) if out_sigmoid else z
+
+
+@njit(cache=True, nogil=True)
 def predict(ops, op_inputs, params, ids, n, width, out, out_w, out_sigmoid, chunk, result):
-    """Outputs of samples ``0..n-1`` into ``result`` (``n x out_w``), chunks in parallel."""
+    """Outputs of samples ``0..n-1`` into ``result`` (``n x out_w``), ``chunk`` rows at a time."""
+    for lo in range(0, n, chunk):
+        _predict_range(ops, op_inputs, params, ids, lo, min(lo + chunk, n), width, out, out_w,
+                       out_sigmoid, result)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def predict_parallel(ops, op_inputs, params, ids, n, width, out, out_w, out_sigmoid, chunk,
+                     result):
+    """:func:`predict` with the chunks run in parallel."""
     n_chunks = (n + chunk - 1) // chunk
     for c in prange(n_chunks):
-        lo = c * chunk
-        m = min(chunk, n - lo)
-        rows = np.arange(lo, lo + m)
-        acts = np.empty((width, m), dtype=params.dtype)
-        forward(ops, op_inputs, params, ids, rows, m, acts)
-        for b in range(m):
-            for j in range(out_w):
-                z = acts[out + j, b]
-                result[lo + b, j] = _sigmoid(z) if out_sigmoid else z
+        _predict_range(ops, op_inputs, params, ids, c * chunk, min((c + 1) * chunk, n), width,
+                       out, out_w, out_sigmoid, result)
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, error_model="numpy")
+def _evaluate_range(ops, op_inputs, params, ids, y, lo, hi, width, loss, delta, out, out_w,
+                    out_sigmoid, sums):
+    m = hi - lo
+    rows = np.arange(lo, hi)
+    acts = np.empty((width, m), dtype=params.dtype)
+    dacts = np.empty((width, m), dtype=params.dtype)
+    forward(ops, op_inputs, params, ids, rows, m, acts)
+    loss_head(loss, delta, out, out_w, out_sigmoid, acts, dacts, y, rows, m, sums)
+
+
+@njit(cache=True, nogil=True)
 def evaluate(ops, op_inputs, params, ids, y, n, width, loss, delta, out, out_w, out_sigmoid,
              chunk):
     """Summed per-sample loss, absolute error and squared error over samples ``0..n-1``."""
+    sums = np.zeros(3)
+    for lo in range(0, n, chunk):
+        _evaluate_range(ops, op_inputs, params, ids, y, lo, min(lo + chunk, n), width, loss,
+                        delta, out, out_w, out_sigmoid, sums)
+    return sums
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def evaluate_parallel(ops, op_inputs, params, ids, y, n, width, loss, delta, out, out_w,
+                      out_sigmoid, chunk):
+    """:func:`evaluate` with the chunks run in parallel."""
     n_chunks = (n + chunk - 1) // chunk
     total = np.zeros((n_chunks, 3))
     for c in prange(n_chunks):
-        lo = c * chunk
-        m = min(chunk, n - lo)
-        rows = np.arange(lo, lo + m)
-        acts = np.empty((width, m), dtype=params.dtype)
-        dacts = np.empty((width, m), dtype=params.dtype)
-        forward(ops, op_inputs, params, ids, rows, m, acts)
-        sums = np.zeros(3)
-        loss_head(loss, delta, out, out_w, out_sigmoid, acts, dacts, y, rows, m, sums)
-        total[c, :] = sums
+        _evaluate_range(ops, op_inputs, params, ids, y, c * chunk, min((c + 1) * chunk, n),
+                        width, loss, delta, out, out_w, out_sigmoid, total[c])
     return total.sum(axis=0)
