@@ -10,7 +10,7 @@ from ..data.ids import IdMap
 from ..data.ratings import as_ratings
 from ..exceptions import FitError
 from ..kernels.adam import adam_epoch
-from ..kernels.als import als_solve_rows, build_ridge_system, cholesky_solve
+from ..kernels.als import _solve_chunk, als_solve_rows
 from ..kernels.predict import predict_pairs, squared_error_sum
 from ..kernels.sgd import balanced_groups, group_by_block, sgd_epoch, shuffle_blocks
 from ..kernels.threads import numba_threads, resolve_threads
@@ -90,6 +90,29 @@ class MatrixFactorization(Recommender, Estimator):
     results are reproducible for a fixed seed and thread count). Adam runs in
     one thread and is always reproducible.
 
+    Recommending (the :class:`~mf.models.Recommender` API): ``recommend``
+    ranks items by the unclipped prediction ``mu + b_u + b_i + p_u . q_i``;
+    ``similar_items`` and ``similar_users`` use the cosine of the factor
+    vectors; users without a training history get the cold-start ranking
+    ``mu + b_i`` (with ``biases=False``: the items' training rating counts).
+
+    Fold-in: a new user's ``(p, b)`` solves the ALS user problem with the
+    items fixed, ``min sum_j (r_j - mu - b_j - p . q_j - b)^2 + reg n |p|^2 +
+    reg_bias n b^2`` over the user's ``n`` ratings: one (k+1) x (k+1) Cholesky
+    solve with the model's ``reg`` and ``reg_bias``, whichever solver trained
+    it. For an ALS model at convergence it reproduces the trained user
+    factors. ``partial_fit_users`` stores such solutions.
+
+    Explanations: with ``z_j = (q_j, 1)`` (``q_j`` without biases), ``A =
+    sum_j z_j z_j^T + diag(reg n, ..., reg n, reg_bias n)`` and ``t_j = r_uj -
+    mu - b_j``, the fold-in solution is ``x_u = A^-1 sum_j z_j t_j``, so the
+    part of the score that depends on the user, ``z_i . x_u = p_u . q_i +
+    b_u``, splits exactly into one term per rated item,
+    ``(z_i^T A^-1 z_j) t_j``. ``explain`` returns these terms with
+    ``baseline = mu + b_i``; their total equals ``predict(..., clip=False)``
+    whenever the stored user factors solve this system (ALS at convergence,
+    users added by ``partial_fit_users``).
+
     Examples
     --------
     >>> import numpy as np, mf
@@ -101,7 +124,7 @@ class MatrixFactorization(Recommender, Estimator):
     >>> model.score(data) < 0.5
     True
     >>> model.predict([1, 2], [3, 999]).round(1)  # item 999 is unknown: mean + user bias
-    array([1.2, 3. ], dtype=float32)
+    array([1.5, 3. ], dtype=float32)
     """
 
     def __init__(
@@ -312,25 +335,18 @@ class MatrixFactorization(Recommender, Estimator):
     def _solve_users(self, rows, indptr, indices, data, P, bu):
         """The ALS user half-step for ``rows``: write their factors and biases into ``P`` and ``bu``.
 
-        One row (a fold-in) runs the row solve of :func:`als_solve_rows` serially
-        (its ``build_ridge_system`` and ``cholesky_solve``), without entering a
+        A single row (a fold-in) runs the serial row loop of
+        :func:`~mf.kernels.als.als_solve_rows` directly, without entering a
         parallel region, so its latency does not depend on waking a thread pool.
         """
         reg, reg_bias, biases = self._ridge_params()
         mu = np.float32(self.global_mean_)
         Q, bi = self.item_factors_, self.item_bias_
-        if rows.size == 1 and indptr[rows[0] + 1] == indptr[rows[0]]:
-            P[rows[0]], bu[rows[0]], failed = 0.0, 0.0, 0
-        elif rows.size == 1:
-            u = rows[0]
+        if rows.size == 1:
             k = Q.shape[1]
-            A, b = np.empty((k + 1, k + 1)), np.empty(k + 1)
-            d = build_ridge_system(indptr[u], indptr[u + 1], indices, data, Q, bi, mu, reg, reg_bias, biases,
-                                   np.empty((k, k), dtype=np.float32), np.empty(k, dtype=np.float32), A, b)
-            failed = 0 if cholesky_solve(A, b, d) else 1
-            if not failed:
-                P[u] = b[:k]
-                bu[u] = b[k] if biases else 0.0
+            failed = _solve_chunk(0, 1, rows, indptr, indices, data, Q, bi, mu, reg, reg_bias, biases, P, bu,
+                                  np.empty((k, k), dtype=np.float32), np.empty(k, dtype=np.float32),
+                                  np.empty((k + 1, k + 1)), np.empty(k + 1))
         else:
             threads = resolve_threads(self.n_threads)
             with numba_threads(threads):

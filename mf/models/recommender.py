@@ -135,6 +135,18 @@ class Recommender:
             ``user`` is unknown and the model has ``unknown="raise"``.
         ValueError
             ``n`` is not positive.
+
+        Examples
+        --------
+        >>> import mf
+        >>> r = mf.Ratings(["ann"] * 3 + ["bob"] * 4 + ["cy"] * 2, list("abc") + list("abcd") + list("ad"),
+        ...                [5, 4, 1, 4, 5, 2, 1, 5, 2])
+        >>> model = mf.MatrixFactorization(factors=2, random_state=0).fit(r)
+        >>> model.recommend("ann", n=3)[0]  # ann rated a, b and c
+        array(['d'], dtype='<U1')
+        >>> model.recommend(["ann", "bob"], n=2)[0]  # bob rated everything
+        array([['d', None],
+               [None, None]], dtype=object)
         """
         self._check_fitted("user_items_")
         n = _check_n(n, "n")
@@ -182,6 +194,15 @@ class Recommender:
         Returns
         -------
         ids, scores : 1-D ndarrays
+
+        Examples
+        --------
+        >>> import mf
+        >>> r = mf.Ratings(["ann"] * 3 + ["bob"] * 4 + ["cy"] * 2, list("abc") + list("abcd") + list("ad"),
+        ...                [5, 4, 1, 4, 5, 2, 1, 5, 2])
+        >>> model = mf.MatrixFactorization(factors=2, random_state=0).fit(r)
+        >>> model.recommend_for(["a", "b", "c"], [5, 4, 1])[0]
+        array(['d'], dtype='<U1')
         """
         self._check_fitted("user_items_")
         n = _check_n(n, "n")
@@ -203,7 +224,7 @@ class Recommender:
         return _results(self.item_map_, idx, scores, True)
 
     def known_users(self, users):
-        """Boolean mask: which of ``users`` (raw ids) have a training history."""
+        """Boolean mask: which of ``users`` (raw ids) have a training history (see :meth:`partial_fit_users`)."""
         self._check_fitted("user_items_")
         _, users = _query(users, "users")
         rows = self.user_map_.lookup(users)
@@ -241,6 +262,16 @@ class Recommender:
         ValueError
             ``ratings`` is missing, NaN/infinite or of another length, or an
             item is listed twice.
+
+        Examples
+        --------
+        >>> import mf
+        >>> r = mf.Ratings(["ann"] * 3 + ["bob"] * 4 + ["cy"] * 2, list("abc") + list("abcd") + list("ad"),
+        ...                [5, 4, 1, 4, 5, 2, 1, 5, 2])
+        >>> model = mf.MatrixFactorization(factors=2, random_state=0).fit(r)
+        >>> factors, bias = model.fold_in(["a", "d"], [5, 1])
+        >>> factors.shape, type(bias).__name__
+        ((2,), 'float')
         """
         self._check_fitted("user_items_")
         indices, data = self._history(items, ratings)
@@ -268,6 +299,19 @@ class Recommender:
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> import mf
+        >>> r = mf.Ratings(["ann"] * 3 + ["bob"] * 4 + ["cy"] * 2, list("abc") + list("abcd") + list("ad"),
+        ...                [5, 4, 1, 4, 5, 2, 1, 5, 2])
+        >>> model = mf.MatrixFactorization(factors=2, random_state=0).fit(r)
+        >>> model.partial_fit_users(["dee", "dee", "ann"], ["a", "b", "d"], [4, 2, 5])
+        MatrixFactorization(factors=2, random_state=0)
+        >>> sorted(model.recommend("dee")[0].tolist())  # dee rated a and b
+        ['c', 'd']
+        >>> model.known_users(["dee", "zed"])
+        array([ True, False])
         """
         self._check_fitted("user_items_")
         users = _ids(users, "users")
@@ -307,6 +351,16 @@ class Recommender:
         Factor models use the cosine of the item factors; see the model for
         others. Returns ``(ids, similarities)`` with the shapes and padding of
         :meth:`recommend`.
+
+        Examples
+        --------
+        >>> import mf
+        >>> r = mf.Ratings(["ann"] * 3 + ["bob"] * 4 + ["cy"] * 2, list("abc") + list("abcd") + list("ad"),
+        ...                [5, 4, 1, 4, 5, 2, 1, 5, 2])
+        >>> model = mf.MatrixFactorization(factors=2, random_state=0).fit(r)
+        >>> ids, sims = model.similar_items(["a", "b"], n=2)
+        >>> ids.shape, bool((sims[:, 0] >= sims[:, 1]).all())
+        ((2, 2), True)
         """
         self._check_fitted("user_items_")
         return self._similar_query(item, n, "item", self.item_map_, "items")
@@ -350,6 +404,18 @@ class Recommender:
         -------
         Explanation
             ``(items, contributions, baseline, total)``.
+
+        Examples
+        --------
+        >>> import mf
+        >>> r = mf.Ratings(["ann"] * 3 + ["bob"] * 4 + ["cy"] * 2, list("abc") + list("abcd") + list("ad"),
+        ...                [5, 4, 1, 4, 5, 2, 1, 5, 2])
+        >>> model = mf.MatrixFactorization(factors=2, random_state=0).fit(r)
+        >>> e = model.explain("cy", "b")
+        >>> sorted(e.items.tolist())  # cy rated a and d
+        ['a', 'd']
+        >>> round(float(e.baseline + e.contributions.sum() - e.total), 9)
+        0.0
         """
         self._check_fitted("user_items_")
         n = _check_n(n, "n")
