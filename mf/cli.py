@@ -128,7 +128,7 @@ def _demo(args, out):
         "",
     ]
     scores = damped_mean_scores(r, args.damping)
-    counts = np.bincount(r.item_indices, minlength=r.n_items)
+    counts = r.item_counts()
     top = np.argsort(-scores, kind="stable")[: args.top]
     lines += [
         f"Top {len(top)} movies by damped mean rating = (sum + m * global mean) / (count + m), m = {args.damping:g}",
@@ -164,7 +164,7 @@ def _demo_model(data, args, out):
         f"  matrix factorization            {model.score(test):.4f}",
     ]
     user = train.user_ids[0] if args.user is None else args.user
-    popular = train.item_ids[np.bincount(train.item_indices, minlength=train.n_items) >= args.min_ratings]
+    popular = train.item_ids[train.item_counts() >= args.min_ratings]
     items, predicted = model.recommend(user, n=args.top, items=popular)
     lines += ["", f"Top {len(items)} unseen movies for user {user} among the {len(popular):,} movies with at least "
               f"{args.min_ratings} training ratings",

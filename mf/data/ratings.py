@@ -313,6 +313,21 @@ class Ratings:
         """Raw item id of each rating."""
         return self.item_map.ids[self.item_indices]
 
+    def user_counts(self):
+        """Number of ratings of each user, in index order (aligned with ``user_ids``)."""
+        return np.bincount(self.user_indices, minlength=self.n_users)
+
+    def item_counts(self):
+        """Number of ratings of each item, in index order (aligned with ``item_ids``).
+
+        Examples
+        --------
+        >>> r = Ratings([1, 2, 2], ["a", "a", "b"], [5, 3, 4])
+        >>> r.item_ids[r.item_counts() >= 2].tolist()
+        ['a']
+        """
+        return np.bincount(self.item_indices, minlength=self.n_items)
+
     def __repr__(self):
         lo, hi = self.rating_range
         kind = "implicit" if self.implicit else f"values {lo:g}..{hi:g}"
