@@ -131,6 +131,16 @@ def test_k_capped_at_candidates_and_empty_candidates():
     assert idx.shape == (0, 2)
 
 
+def test_unchecked_nan_scores_are_never_selected():
+    U = np.ones((2, 2), dtype=np.float32)
+    V = np.array([[1, 1], [np.nan, 0], [2, 2]], dtype=np.float32)
+    with pytest.raises(ValueError, match="NaN"):
+        topk_blocked(U, V, [0, 1], 3)
+    idx, val = topk_blocked(U, V, [0, 1], 3, check_finite=False)
+    np.testing.assert_array_equal(idx, [[2, 0, -1], [2, 0, -1]])
+    np.testing.assert_array_equal(val[:, 2], -np.inf)
+
+
 def test_threads_restored():
     before = numba.get_num_threads()
     U = np.ones((3, 2), dtype=np.float32)

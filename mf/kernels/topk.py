@@ -187,14 +187,14 @@ def default_block_rows(n_cols):
     return max(8, _BLOCK_FLOATS // max(int(n_cols), 1))
 
 
-def _as_factors(x, name):
+def _as_factors(x, name, check_finite):
     arr = np.asarray(x)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array (rows x factors), got shape {arr.shape}")
     if arr.dtype.kind not in "fiu":
         raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
     arr = np.ascontiguousarray(arr, dtype=np.float32)
-    if not np.isfinite(arr).all():
+    if check_finite and not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or infinite values; the model that produced them diverged")
     return arr
 
@@ -233,6 +233,7 @@ def topk_blocked(
     excluded=None,
     block_rows=None,
     n_threads=None,
+    check_finite=True,
 ):
     """Best ``k`` items for each query row by ``user_factors[row] @ item_factors.T + item_bias``.
 
@@ -258,6 +259,10 @@ def topk_blocked(
         Rows scored per matrix product; default :func:`default_block_rows`.
     n_threads : int, optional
         Numba threads for this call; ``None`` or ``-1``: all cores.
+    check_finite : bool
+        Reject NaN or infinite factors and biases (a pass over every factor).
+        Callers that already know their factors are finite, such as a fitted
+        model answering many small queries, can skip it.
 
     Returns
     -------
@@ -279,8 +284,8 @@ def topk_blocked(
     >>> idx, sc
     (array([[ 0,  2, -1]], dtype=int32), array([[  3.,   1., -inf]], dtype=float32))
     """
-    U = _as_factors(user_factors, "user_factors")
-    V = _as_factors(item_factors, "item_factors")
+    U = _as_factors(user_factors, "user_factors", check_finite)
+    V = _as_factors(item_factors, "item_factors", check_finite)
     if U.shape[1] != V.shape[1]:
         raise ValueError(f"user_factors has {U.shape[1]} factors but item_factors has {V.shape[1]}")
     n_users, n_items = U.shape[0], V.shape[0]
@@ -294,7 +299,7 @@ def topk_blocked(
     bias = np.zeros(n_items, dtype=np.float32) if item_bias is None else np.asarray(item_bias, dtype=np.float32)
     if bias.shape != (n_items,):
         raise ValueError(f"item_bias must have shape ({n_items},), got {bias.shape}")
-    if not np.isfinite(bias).all():
+    if check_finite and not np.isfinite(bias).all():
         raise ValueError("item_bias contains NaN or infinite values")
 
     filter_seen = indptr is not None or indices is not None
@@ -356,11 +361,13 @@ def topk_blocked(
     return out_items, out_scores
 
 
-def topk_cosine(factors, rows, k, *, candidates=None, excluded=None, block_rows=None, n_threads=None):
+def topk_cosine(factors, rows, k, *, candidates=None, excluded=None, block_rows=None, n_threads=None,
+                check_finite=True):
     """Most cosine-similar rows of ``factors`` to each query row, the query itself excluded.
 
     Cosine is computed in float32 over the factor rows; a row of zeros has
-    similarity 0 to every row. Same output conventions as :func:`topk_blocked`.
+    similarity 0 to every row. Same output conventions and keyword arguments
+    as :func:`topk_blocked`.
 
     Examples
     --------
@@ -373,7 +380,7 @@ def topk_cosine(factors, rows, k, *, candidates=None, excluded=None, block_rows=
     array([[0.999, 0.   ],
            [0.05 , 0.   ]], dtype=float32)
     """
-    F = _as_factors(factors, "factors")
+    F = _as_factors(factors, "factors", check_finite)
     norms = np.linalg.norm(F, axis=1)
     norms[norms == 0] = 1.0
     unit = F / norms[:, None]
@@ -382,5 +389,5 @@ def topk_cosine(factors, rows, k, *, candidates=None, excluded=None, block_rows=
     self_idx = np.arange(n, dtype=np.int32)
     return topk_blocked(
         unit, unit, rows, k, indptr=self_ptr, indices=self_idx,
-        candidates=candidates, excluded=excluded, block_rows=block_rows, n_threads=n_threads,
+        candidates=candidates, excluded=excluded, block_rows=block_rows, n_threads=n_threads, check_finite=False,
     )
