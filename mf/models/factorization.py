@@ -373,7 +373,7 @@ class MatrixFactorization(Recommender, Estimator):
         P, bu = state
         indptr, indices = seen if seen is not None else (None, None)
         idx, scores = topk_blocked(P, self.item_factors_, rows, n, item_bias=self.item_bias_, indptr=indptr,
-                                   indices=indices, candidates=cols, n_threads=self.n_threads)
+                                   indices=indices, candidates=cols, n_threads=self.n_threads, check_finite=False)
         scores += (np.float32(self.global_mean_) + bu[rows])[:, None]
         return idx, scores
 
@@ -384,7 +384,7 @@ class MatrixFactorization(Recommender, Estimator):
 
     def _similar(self, kind, rows, n):
         factors = self.item_factors_ if kind == "items" else self.user_factors_
-        return topk_cosine(factors, rows, n, n_threads=self.n_threads)
+        return topk_cosine(factors, rows, n, n_threads=self.n_threads, check_finite=False)
 
     def _grow_users(self, n_new):
         k = self.user_factors_.shape[1]

@@ -438,7 +438,7 @@ class Recommender:
         scores = np.asarray(self._popularity(), dtype=np.float32)
         one = np.zeros((1, 1), dtype=np.float32)
         return topk_blocked(one, np.zeros((scores.size, 1), dtype=np.float32), [0], width, item_bias=scores,
-                            candidates=cols, n_threads=1)
+                            candidates=cols, n_threads=1, check_finite=False)
 
     def _candidate_cols(self, items, exclude, items_name, exclude_name):
         """Sorted candidate item indices, or None for the whole catalog."""
