@@ -1,0 +1,254 @@
+"""Bayesian personalised ranking (Rendle et al. 2009) by stratified parallel SGD.
+
+A training sample is a triple ``(u, i, j)``: a stored (positive) pair
+``(u, i)`` and a negative item ``j``. Its loss is
+
+    -ln sigmoid(x_u . (y_i - y_j) + b_i - b_j)
+        + reg / 2 * (|x_u|^2 + |y_i|^2 + |y_j|^2 + b_i^2 + b_j^2)
+
+and :func:`bpr_step` takes one SGD step on it (the item bias terms only when
+biases are fitted). A negative ``j`` that is one of ``u``'s positives (found
+by binary search in ``u``'s sorted CSR row) is skipped, not replaced.
+
+An epoch runs on a ``B x B`` grid of (user group, item group) blocks, as in
+:mod:`mf.kernels.sgd`: a stratum's ``B`` blocks share no user and no item,
+so they run in parallel without races. Block ``(g, h)`` draws as many
+samples as it holds positives, each positive with replacement (bootstrap
+sampling, as in Rendle's LearnBPR), and its negatives among the items of
+group ``h``: uniformly, or as the item of a random positive of block column
+``h`` (in proportion to popularity). The caller draws a new random item
+grouping every epoch, so over the epochs a positive meets negatives from the
+whole catalog. Each block owns an RNG state seeded by the caller, so an
+epoch depends only on the seeds and the grid, not on which thread ran which
+block.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from .rng import randbelow
+
+__all__ = ["bpr_step", "bpr_epoch", "bpr_fold_in", "bpr_fold_in_traced", "fold_in_row", "items_by_group", "is_stored"]
+
+_FAST = {"reassoc", "contract"}
+_FOLD_CHUNKS = 64
+
+
+@njit(cache=True, nogil=True, inline="always")
+def is_stored(indices, start, end, j):
+    """True when ``j`` is among the sorted ``indices[start:end]`` (binary search)."""
+    lo, hi = start, end
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if indices[mid] < j:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < end and indices[lo] == j
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def bpr_step(u, i, j, X, Y, item_bias, lr, reg, fit_bias, update_items):
+    """One SGD step on the triple ``(u, i, j)``; returns the score ``x_u . (y_i - y_j) + b_i - b_j`` before it.
+
+    With ``update_items`` False only ``X[u]`` moves (fold-in).
+    """
+    k = X.shape[1]
+    score = item_bias[i] - item_bias[j] if fit_bias else X.dtype.type(0.0)
+    for f in range(k):
+        score += X[u, f] * (Y[i, f] - Y[j, f])
+    z = X.dtype.type(1.0 / (1.0 + np.exp(score)))
+    if update_items:
+        for f in range(k):
+            xf = X[u, f]
+            yi = Y[i, f]
+            yj = Y[j, f]
+            X[u, f] = xf + lr * (z * (yi - yj) - reg * xf)
+            Y[i, f] = yi + lr * (z * xf - reg * yi)
+            Y[j, f] = yj - lr * (z * xf + reg * yj)
+        if fit_bias:
+            item_bias[i] += lr * (z - reg * item_bias[i])
+            item_bias[j] -= lr * (z + reg * item_bias[j])
+    else:
+        for f in range(k):
+            X[u, f] += lr * (z * (Y[i, f] - Y[j, f]) - reg * X[u, f])
+    return score
+
+
+@njit(cache=True, nogil=True)
+def _column_positive(ptr, bi, n_groups, h, r):
+    """Item of the ``r``-th positive of block column ``h`` (blocks ``(0, h), (1, h), ...`` in turn)."""
+    for g in range(n_groups):
+        blk = g * n_groups + h
+        size = ptr[blk + 1] - ptr[blk]
+        if r < size:
+            return bi[ptr[blk] + r]
+        r -= size
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def bpr_block(g, h, ptr, bu, bi, n_groups, pool_ptr, pool, popularity, indptr, indices, seed, X, Y, item_bias, lr,
+              reg, fit_bias, stats):
+    """Block ``(g, h)``: one bootstrap sample per positive; adds (loss, correct, skipped) into ``stats``."""
+    blk = g * n_groups + h
+    start = ptr[blk]
+    n = ptr[blk + 1] - start
+    if popularity:
+        m = 0
+        for t in range(n_groups):
+            m += ptr[t * n_groups + h + 1] - ptr[t * n_groups + h]
+    else:
+        m = pool_ptr[h + 1] - pool_ptr[h]
+    if n == 0 or m == 0:
+        return
+    state = np.empty(1, dtype=np.uint64)
+    state[0] = seed
+    loss = 0.0
+    correct = 0
+    skipped = 0
+    for _ in range(n):
+        q = start + randbelow(state, n)
+        u = bu[q]
+        i = bi[q]
+        r = randbelow(state, m)
+        j = _column_positive(ptr, bi, n_groups, h, r) if popularity else pool[pool_ptr[h] + r]
+        if is_stored(indices, indptr[u], indptr[u + 1], j):
+            skipped += 1
+            continue
+        score = bpr_step(u, i, j, X, Y, item_bias, lr, reg, fit_bias, True)
+        if score > 0:
+            correct += 1
+        loss += -score if score < -30.0 else np.log1p(np.exp(-np.float64(score)))
+    stats[0] += loss
+    stats[1] += correct
+    stats[2] += skipped
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def bpr_epoch(ptr, bu, bi, n_groups, strata, seeds, pool_ptr, pool, popularity, indptr, indices, X, Y, item_bias,
+              lr, reg, fit_bias):
+    """One epoch over the ``n_groups x n_groups`` grid.
+
+    ``ptr, bu, bi`` hold the positives grouped by block (block ``g * B + h``
+    is ``[ptr[b], ptr[b + 1])``). Negatives of item group ``h`` are drawn
+    from ``pool[pool_ptr[h]:pool_ptr[h + 1]]`` (uniform), or with
+    ``popularity`` among the items of the positives of block column ``h``.
+    ``indptr, indices`` is the sorted CSR of all positives (for the negative
+    check), ``strata`` the order of the diagonal shifts and ``seeds`` one
+    uint64 per block.
+
+    Returns ``(loss, correct, skipped)``: the summed ``-ln sigmoid`` of the
+    scored samples before their step, how many of them ranked the positive
+    first, and how many samples were skipped.
+    """
+    stats = np.zeros((n_groups * n_groups, 3), dtype=np.float64)
+    lr_t = X.dtype.type(lr)
+    reg_t = X.dtype.type(reg)
+    for s in range(n_groups):
+        shift = strata[s]
+        for g in prange(n_groups):
+            h = (g + shift) % n_groups
+            blk = g * n_groups + h
+            bpr_block(g, h, ptr, bu, bi, n_groups, pool_ptr, pool, popularity, indptr, indices, seeds[blk], X, Y,
+                      item_bias, lr_t, reg_t, fit_bias, stats[blk])
+    loss = 0.0
+    correct = 0.0
+    skipped = 0.0
+    for b in range(n_groups * n_groups):
+        loss += stats[b, 0]
+        correct += stats[b, 1]
+        skipped += stats[b, 2]
+    return loss, int(correct), int(skipped)
+
+
+@njit(cache=True, nogil=True)
+def items_by_group(item_group, n_groups, pool_ptr, pool):
+    """Counting sort of the items by group: ``pool[pool_ptr[h]:pool_ptr[h + 1]]`` are group ``h``'s items."""
+    for h in range(n_groups + 1):
+        pool_ptr[h] = 0
+    for j in range(item_group.size):
+        pool_ptr[item_group[j] + 1] += 1
+    for h in range(n_groups):
+        pool_ptr[h + 1] += pool_ptr[h]
+    for j in range(item_group.size):
+        h = item_group[j]
+        pool[pool_ptr[h]] = j
+        pool_ptr[h] += 1
+    for h in range(n_groups, 0, -1):
+        pool_ptr[h] = pool_ptr[h - 1]
+    pool_ptr[0] = 0
+
+
+@njit(cache=True, nogil=True)
+def fold_in_row(u, start, end, indices, pool, state, Y, item_bias, lr, reg, fit_bias, epochs, X, trace, weights,
+                negative):
+    """Fit ``X[u]`` from zeros by ``epochs * n`` bootstrap samples of the positives ``indices[start:end]``.
+
+    Items are frozen; negatives come from ``pool``; ``state`` is the RNG
+    state. With ``trace``, the run also records ``X[u]`` as a combination
+    of item vectors: on return ``X[u] = scale * (sum_h weights[h] *
+    Y[indices[start + h]] - negative)`` up to rounding, where ``scale`` is
+    the returned value (each step shrinks the vector by ``1 - lr * reg``
+    and adds ``lr * z * (y_i - y_j)``).
+    """
+    k = X.shape[1]
+    for f in range(k):
+        X[u, f] = 0.0
+    n = end - start
+    m = pool.size
+    scale = 1.0
+    if n == 0 or m == 0:
+        return scale
+    decay = 1.0 - np.float64(lr) * np.float64(reg)
+    for _ in range(epochs * n):
+        h = randbelow(state, n)
+        i = indices[start + h]
+        j = pool[randbelow(state, m)]
+        if is_stored(indices, start, end, j):
+            continue
+        score = bpr_step(u, i, j, X, Y, item_bias, lr, reg, fit_bias, False)
+        if trace:
+            z = np.float64(X.dtype.type(1.0 / (1.0 + np.exp(score))))
+            scale *= decay
+            step = np.float64(lr) * z / scale
+            weights[h] += step
+            for f in range(k):
+                negative[f] += step * Y[j, f]
+            if scale < 1e-150:
+                for t in range(n):
+                    weights[t] *= scale
+                for f in range(k):
+                    negative[f] *= scale
+                scale = 1.0
+    return scale
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def bpr_fold_in(rows, indptr, indices, pool, seeds, Y, item_bias, lr, reg, fit_bias, epochs, X):
+    """Fit ``X[u]`` for each row ``u`` of ``rows`` with the items frozen (see :func:`fold_in_row`).
+
+    Row ``rows[q]`` uses the positives of CSR row ``u`` (sorted) and the
+    seed ``seeds[q]``; rows without positives stay zero. Rows are
+    independent, so the result does not depend on the thread count.
+    """
+    lr_t = X.dtype.type(lr)
+    reg_t = X.dtype.type(reg)
+    n_chunks = min(rows.size, _FOLD_CHUNKS)
+    for c in prange(n_chunks):
+        state = np.empty(1, dtype=np.uint64)
+        unused = np.empty(0, dtype=np.float64)
+        for q in range(c, rows.size, n_chunks):
+            u = rows[q]
+            state[0] = seeds[q]
+            fold_in_row(u, indptr[u], indptr[u + 1], indices, pool, state, Y, item_bias, lr_t, reg_t, fit_bias,
+                        epochs, X, False, unused, unused)
+
+
+@njit(cache=True, nogil=True)
+def bpr_fold_in_traced(indices, pool, seed, Y, item_bias, lr, reg, fit_bias, epochs, x, weights, negative):
+    """:func:`fold_in_row` with ``trace`` for one history ``indices`` into ``x`` (shape (1, k)); returns ``scale``."""
+    state = np.empty(1, dtype=np.uint64)
+    state[0] = seed
+    return fold_in_row(0, 0, indices.size, indices, pool, state, Y, item_bias, x.dtype.type(lr), x.dtype.type(reg),
+                       fit_bias, epochs, x, True, weights, negative)
