@@ -1,4 +1,25 @@
-"""Accuracy metrics for rating prediction and ranking."""
+"""Accuracy metrics for rating prediction and ranking.
+
+Ranking metrics share these conventions:
+
+``recommended`` is a 2-D array-like of shape (n_users, L): row ``u`` is user
+``u``'s ranked list, best first, of item ids (raw ids of any type or dense
+indices). Empty slots (a list shorter than L) hold -1 (integer arrays), NaN
+(float arrays) or None (object arrays). Only the first ``k`` columns are
+judged; when L < k the missing positions are empty slots. An item may appear at
+most once per row.
+
+``relevant`` gives each user's relevant items, in the same user order, as
+either a sequence of collections (set, list or 1-D array of ids, or a dict
+``{id: gain}``) or a scipy sparse matrix of shape (n_users, n_items) whose
+stored entries are the relevant (user, column) pairs; there the ids are the
+column indices and the stored values the gains. Repeats count once. Gains are
+used only by ``ndcg_at_k(..., graded=True)`` and must then be finite and > 0.
+
+Only users with at least one relevant item are counted: means are taken over
+them, and with ``per_user=True`` a metric returns ``(mean, values)`` where
+``values[u]`` is NaN for a user who is not counted.
+"""
 
 import numbers
 
@@ -55,26 +76,7 @@ def mae(y_true, y_pred):
 
 
 # ---------------------------------------------------------------------- ranking metrics
-#
-# Conventions shared by the ranking metrics below:
-#
-# ``recommended`` is a 2-D array-like of shape (n_users, L): row ``u`` is user
-# ``u``'s ranked list, best first, of item ids (raw ids of any type or dense
-# indices). Empty slots (a list shorter than L) hold -1 (integer arrays),
-# NaN (float arrays) or None (object arrays). Only the first ``k`` columns are
-# judged; when L < k the missing positions are empty slots. An item may appear
-# at most once per row.
-#
-# ``relevant`` gives each user's relevant items, in the same user order, as
-# either a sequence of collections (set, list or 1-D array of ids, or a dict
-# ``{id: gain}``) or a scipy sparse matrix of shape (n_users, n_items) whose
-# stored entries are the relevant (user, column) pairs; there the ids are the
-# column indices and the stored values the gains. Repeats count once. Gains are
-# used only by ``ndcg_at_k(..., graded=True)`` and must then be finite and > 0.
-#
-# Only users with at least one relevant item are counted: means are taken over
-# them, and with ``per_user=True`` the function returns ``(mean, values)`` where
-# ``values[u]`` is NaN for a user who is not counted.
+# (input conventions: see the module docstring)
 
 
 def _is_empty_slot(value):
@@ -276,8 +278,8 @@ def precision_at_k(recommended, relevant, k=10, per_user=False):
 
     The denominator is always ``k``, even when the user has fewer than ``k``
     relevant items or the list is shorter (empty slots count as misses). Users
-    without relevant items are not counted. See the conventions above the
-    ranking metrics in this module for the input formats.
+    without relevant items are not counted. The input formats are described in
+    the module documentation.
 
     Examples
     --------
@@ -377,7 +379,7 @@ def auc(scores, relevant, candidates=None, per_user=False):
     scores : array-like of shape (n_users, n_items)
         Score of every item (column = dense item index) for each user.
     relevant : sequence of collections of item indices, or sparse matrix
-        Relevant items per user (see the conventions above).
+        Relevant items per user (see the module documentation).
     candidates : bool array of shape (n_users, n_items) or (n_items,), optional
         The items ranked for each user (e.g. all items minus the user's
         training items); default all items. Relevant items outside the
