@@ -2,10 +2,24 @@
 
 __version__ = "0.1.0"
 
-from . import datasets, metrics, split
+from . import datasets, evaluate, metrics, similarity, split
 from .data import Ratings
 from .exceptions import FitError, NotFittedError
-from .models import MatrixFactorization
+from .models import ColdStartWarning, ItemKNN, MatrixFactorization
 from .persist import load
 
-__all__ = ["Ratings", "MatrixFactorization", "FitError", "NotFittedError", "load", "datasets", "metrics", "split", "__version__"]
+__all__ = [
+    "Ratings",
+    "MatrixFactorization",
+    "ItemKNN",
+    "ColdStartWarning",
+    "FitError",
+    "NotFittedError",
+    "load",
+    "datasets",
+    "evaluate",
+    "metrics",
+    "similarity",
+    "split",
+    "__version__",
+]

@@ -25,7 +25,6 @@ import numbers
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.stats import rankdata
 
 __all__ = [
     "rmse",
@@ -418,6 +417,8 @@ def auc(scores, relevant, candidates=None, per_user=False):
     positive &= cand
     n_pos = positive.sum(axis=1)
     n_neg = cand.sum(axis=1) - n_pos
+    from scipy.stats import rankdata  # imported here: scipy.stats costs seconds at import time
+
     ranks = rankdata(np.where(cand, S, -np.inf), method="average", axis=1)
     n_out = n_items - cand.sum(axis=1)
     rank_sum = np.where(positive, ranks - n_out[:, None], 0.0).sum(axis=1)

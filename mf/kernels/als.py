@@ -150,8 +150,14 @@ def solve_dual(u, start, end, indices, data, Y, y_bias, global_mean, reg, reg_bi
 
 
 @njit(cache=True, nogil=True)
-def _solve_chunk(c, n_chunks, rows, indptr, indices, data, Y, y_bias, global_mean, reg, reg_bias, fit_bias,
-                 X, x_bias, G, s, A, b):
+def solve_rows_serial(c, n_chunks, rows, indptr, indices, data, Y, y_bias, global_mean, reg, reg_bias, fit_bias,
+                      X, x_bias, G, s, A, b):
+    """Solve rows ``rows[c::n_chunks]`` in the calling thread with the given scratch; return the failures.
+
+    ``G`` is k x k float32, ``s`` k float32, ``A`` (k+1) x (k+1) and ``b``
+    k + 1 float64. ``als_solve_rows`` runs one call per chunk in parallel;
+    fold-in of a single user calls it directly (no parallel start-up).
+    """
     k = Y.shape[1]
     failures = 0
     for q in range(c, rows.size, n_chunks):
@@ -195,6 +201,6 @@ def als_solve_rows(rows, indptr, indices, data, Y, y_bias, global_mean, reg, reg
         s = np.empty(k, dtype=np.float32)
         A = np.empty((k + 1, k + 1), dtype=np.float64)
         b = np.empty(k + 1, dtype=np.float64)
-        failures[c] = _solve_chunk(c, n_chunks, rows, indptr, indices, data, Y, y_bias, global_mean, reg,
+        failures[c] = solve_rows_serial(c, n_chunks, rows, indptr, indices, data, Y, y_bias, global_mean, reg,
                                    reg_bias, fit_bias, X, x_bias, G, s, A, b)
     return failures.sum()

@@ -17,7 +17,7 @@ the list is walked in order.
 import numpy as np
 from numba import njit, prange
 
-from .similarity import _balanced_bounds, _offer
+from .similarity import balanced_bounds, heap_offer
 from .threads import numba_threads, resolve_threads
 from .topk import _sift_down
 
@@ -177,7 +177,7 @@ def _baseline_kernel(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, k, shrinkage, min
                     if shrinkage > 0.0:
                         sim *= (n - 1) / (n - 1 + shrinkage)
                     if sim > 0.0:
-                        size = _offer(hv, hc, size, k, sim, j)
+                        size = heap_offer(hv, hc, size, k, sim, j)
                 cnt[j] = 0
                 sxy[j] = 0.0
                 sxx[j] = 0.0
@@ -233,7 +233,7 @@ def baseline_neighbours(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, k, shrinkage, 
     if n and k:
         n_threads = resolve_threads(n_threads)
         n_groups = max(1, min(n_threads, n))
-        bounds = _balanced_bounds(a_ptr, a_idx, b_ptr, n_groups)
+        bounds = balanced_bounds(a_ptr, a_idx, b_ptr, n_groups)
         zeros = np.zeros
         with numba_threads(n_threads):
             _baseline_kernel(

@@ -30,7 +30,7 @@ _ZERO_VARIANCE = 1e-10
 
 
 @njit(cache=True, nogil=True)
-def _offer(hv, hc, size, k, v, c):
+def heap_offer(hv, hc, size, k, v, c):
     """Offer (v, c) to a heap of the best ``k`` (worst at the root); entries arrive in any order."""
     if size < k:
         hv[size] = v
@@ -94,7 +94,7 @@ def _neighbours_kernel(
                 if sim != 0.0:
                     sim *= n / (n + shrinkage)
                     if size < k or sim > hv[0] or (sim == hv[0] and j < hc[0]):
-                        size = _offer(hv, hc, size, k, sim, j)
+                        size = heap_offer(hv, hc, size, k, sim, j)
                 cnt[j] = 0
                 sxy[j] = 0.0
                 if metric == PEARSON:
@@ -116,7 +116,7 @@ def _neighbours_kernel(
             out_len[i] = size
 
 
-def _balanced_bounds(a_ptr, a_idx, b_ptr, n_groups):
+def balanced_bounds(a_ptr, a_idx, b_ptr, n_groups):
     """Split rows into ``n_groups`` contiguous ranges of about equal work (triples)."""
     n = a_ptr.size - 1
     deg_b = np.diff(b_ptr).astype(np.float64)
@@ -183,7 +183,7 @@ def topk_neighbours(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, metric, k, shrinka
     out_len = np.zeros(n, dtype=np.int64)
     if n and k:
         n_groups = max(1, min(n_threads, n))
-        bounds = _balanced_bounds(a_ptr, a_idx, b_ptr, n_groups)
+        bounds = balanced_bounds(a_ptr, a_idx, b_ptr, n_groups)
         full = metric == PEARSON
         width = n if full else 0
         if norms is None:

@@ -128,7 +128,7 @@ def _scan(row, bias, lo, hi, hs, hc, size, k, thresh):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _select_block(scores, bias, rows, indptr, indices, filter_seen, item_col, col_item, k, out_items, out_scores):
+def select_topk_block(scores, bias, rows, indptr, indices, filter_seen, item_col, col_item, k, out_items, out_scores):
     """Top-k columns of each score row, best first, written to ``out_items``/``out_scores``.
 
     ``scores[r]`` belongs to query row ``rows[r]``; its seen items are
@@ -354,7 +354,7 @@ def topk_blocked(
             stop = min(start + block_rows, rows.size)
             block = buf[: stop - start]
             np.matmul(U[rows[start:stop]], VcT, out=block)
-            _select_block(
+            select_topk_block(
                 block, bc, rows[start:stop], indptr, indices, filter_seen, item_col, col_item, k,
                 out_items[start:stop], out_scores[start:stop],
             )

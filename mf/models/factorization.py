@@ -10,7 +10,7 @@ from ..data.ids import IdMap
 from ..data.ratings import as_ratings
 from ..exceptions import FitError
 from ..kernels.adam import adam_epoch
-from ..kernels.als import _solve_chunk, als_solve_rows
+from ..kernels.als import solve_rows_serial, als_solve_rows
 from ..kernels.predict import predict_pairs, squared_error_sum
 from ..kernels.sgd import balanced_groups, group_by_block, sgd_epoch, shuffle_blocks
 from ..kernels.threads import numba_threads, resolve_threads
@@ -344,7 +344,7 @@ class MatrixFactorization(Recommender, Estimator):
         Q, bi = self.item_factors_, self.item_bias_
         if rows.size == 1:
             k = Q.shape[1]
-            failed = _solve_chunk(0, 1, rows, indptr, indices, data, Q, bi, mu, reg, reg_bias, biases, P, bu,
+            failed = solve_rows_serial(0, 1, rows, indptr, indices, data, Q, bi, mu, reg, reg_bias, biases, P, bu,
                                   np.empty((k, k), dtype=np.float32), np.empty(k, dtype=np.float32),
                                   np.empty((k + 1, k + 1)), np.empty(k + 1))
         else:

@@ -6,7 +6,7 @@ import scipy.sparse as sp
 from ..data.ids import IdMap
 from ..kernels.knn import baseline_neighbours, knn_predict_groups, knn_score_block
 from ..kernels.threads import numba_threads, resolve_threads
-from ..kernels.topk import _select_block, default_block_rows
+from ..kernels.topk import select_topk_block, default_block_rows
 from ..persist import decode_ids, encode_ids, save
 from ..similarity import METRICS, item_similarity
 from .base import Estimator, check_choice, check_float, check_int
@@ -343,7 +343,7 @@ class ItemKNN(Recommender, Estimator):
                 knn_score_block(rows[start:stop], h_ptr, h_idx, h_val, row_base, col_item, item_base,
                                 *neighbours[:3], *self._reverse_neighbours(), *neighbours[3:],
                                 min(4 * threads, stop - start), block)
-                _select_block(block, zero_bias, rows[start:stop], seen_ptr, seen_idx, filter_seen, item_col,
+                select_topk_block(block, zero_bias, rows[start:stop], seen_ptr, seen_idx, filter_seen, item_col,
                               col_item, n, out_items[start:stop], out_scores[start:stop])
         return out_items, out_scores
 
@@ -382,7 +382,7 @@ class ItemKNN(Recommender, Estimator):
             for start in range(0, rows.size, block_rows):
                 stop = min(start + block_rows, rows.size)
                 block = np.ascontiguousarray((unit[rows[start:stop]] @ unit_t).toarray(), dtype=np.float32)
-                _select_block(block, zero_bias, rows[start:stop], self_ptr, self_idx, True, all_cols, all_cols, n,
+                select_topk_block(block, zero_bias, rows[start:stop], self_ptr, self_idx, True, all_cols, all_cols, n,
                               out_idx[start:stop], out_sim[start:stop])
         return out_idx, out_sim
 
