@@ -82,6 +82,7 @@ OPT_ADAGRAD = 3
 
 BCE_EPSILON = 1e-7
 NORM_EPSILON = 1e-12
+TINY = np.float32(1.1754944e-38)  # smallest normal float32
 
 
 _FAST = {"reassoc", "contract"}
@@ -178,15 +179,20 @@ def forward(ops, op_inputs, params, ids, rows, n, acts):
             kern = params[koff:koff + nin * w].reshape((nin, w))
             for j in range(w):
                 bj = params[boff + j] if boff >= 0 else 0.0
+                w0 = kern[0, j]
+                if nin == 1 and act == ACT_RELU:
+                    for b in range(n):
+                        acts[out + j, b] = max(bj + w0 * acts[xin, b], 0.0)
+                    continue
                 for b in range(n):
-                    acts[out + j, b] = bj
-            for i in range(nin):
+                    acts[out + j, b] = bj + w0 * acts[xin, b]
+            for i in range(1, nin):
                 for j in range(w):
                     wij = kern[i, j]
                     for b in range(n):
                         acts[out + j, b] += wij * acts[xin + i, b]
             for j in range(w):
-                if act == ACT_RELU:
+                if act == ACT_RELU and nin > 1:
                     for b in range(n):
                         acts[out + j, b] = max(acts[out + j, b], 0.0)
                 elif act == ACT_SIGMOID:
@@ -373,21 +379,28 @@ def backward(ops, op_inputs, groups, params, ids, rows, n, acts, dacts, grad, gs
             gkern = grad[koff:koff + nin * w].reshape((nin, w))
             # dacts[out:out+w] becomes d(loss)/d(pre-activation).
             for j in range(w):
+                s = 0.0
                 if act == ACT_RELU:
                     for b in range(n):
-                        dacts[out + j, b] = dacts[out + j, b] if acts[out + j, b] > 0.0 else 0.0
+                        d = dacts[out + j, b] if acts[out + j, b] > 0.0 else 0.0
+                        dacts[out + j, b] = d
+                        s += d
                 elif act == ACT_SIGMOID:
                     for b in range(n):
                         yv = acts[out + j, b]
-                        dacts[out + j, b] *= yv * (1.0 - yv)
+                        d = dacts[out + j, b] * (yv * (1.0 - yv))
+                        dacts[out + j, b] = d
+                        s += d
                 elif act == ACT_TANH:
                     for b in range(n):
                         yv = acts[out + j, b]
-                        dacts[out + j, b] *= 1.0 - yv * yv
-                if trainable and boff >= 0:
-                    s = 0.0
+                        d = dacts[out + j, b] * (1.0 - yv * yv)
+                        dacts[out + j, b] = d
+                        s += d
+                else:
                     for b in range(n):
                         s += dacts[out + j, b]
+                if trainable and boff >= 0:
                     grad[boff + j] += s
             for i in range(nin):
                 for j in range(w):
@@ -414,13 +427,14 @@ def batch_gradients(ops, op_inputs, groups, params, ids, rows, n, y, loss, delta
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo, hi, live, use_sq):
+def _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo, hi, live, use_sq, clear):
     """Optimizer step on ``params[lo:hi]`` with Keras's update rules.
 
     With ``live`` the gradient is ``grad`` and its square ``gsq`` (where
-    ``use_sq``) or ``grad**2``; both are zeroed.  Without it the gradient is
-    zero and is not read: the step still moves weights whose optimizer state
-    is not zero, as Keras's dense update of a table does.
+    ``use_sq``) or ``grad**2``; with ``clear`` both are zeroed.  Without
+    ``live`` the gradient is zero and is not read.  Moments that fall below
+    the smallest normal float32 are flushed to zero, as TensorFlow's
+    flush-to-zero mode does (and denormal arithmetic would be slow).
     """
     # Unsigned indices let numba drop negative-index handling and vectorise.
     a = np.uint64(lo)
@@ -431,33 +445,23 @@ def _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo, hi, live, us
         omb1 = np.float32(1.0) - hp[1]
         omb2 = np.float32(1.0) - hp[2]
         eps = hp[3]
-        if live and use_sq:
-            for i in range(a, z):
+        for i in range(a, z):
+            g = zero
+            g2 = zero
+            if live:
                 g = grad[i]
-                g2 = gsq[i]
-                grad[i] = zero
-                gsq[i] = zero
-                m = s1[i] + (g - s1[i]) * omb1
-                v = s2[i] + (g2 - s2[i]) * omb2
-                s1[i] = m
-                s2[i] = v
-                params[i] -= (m * alpha) / (np.sqrt(v) + eps)
-        elif live:
-            for i in range(a, z):
-                g = grad[i]
-                grad[i] = zero
-                m = s1[i] + (g - s1[i]) * omb1
-                v = s2[i] + (g * g - s2[i]) * omb2
-                s1[i] = m
-                s2[i] = v
-                params[i] -= (m * alpha) / (np.sqrt(v) + eps)
-        else:
-            for i in range(a, z):
-                m = s1[i] + (zero - s1[i]) * omb1
-                v = s2[i] + (zero - s2[i]) * omb2
-                s1[i] = m
-                s2[i] = v
-                params[i] -= (m * alpha) / (np.sqrt(v) + eps)
+                g2 = gsq[i] if use_sq else g * g
+                if clear:
+                    grad[i] = zero
+                    if use_sq:
+                        gsq[i] = zero
+            m = s1[i] + (g - s1[i]) * omb1
+            v = s2[i] + (g2 - s2[i]) * omb2
+            m = m if abs(m) >= TINY else zero
+            v = v if v >= TINY else zero
+            s1[i] = m
+            s2[i] = v
+            params[i] -= (m * alpha) / (np.sqrt(v) + eps)
     elif opt == OPT_SGD:
         mom = hp[1]
         nesterov = hp[2] != 0
@@ -465,13 +469,15 @@ def _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo, hi, live, us
             if live:
                 for i in range(a, z):
                     params[i] -= grad[i] * lr
-                    grad[i] = zero
+                    if clear:
+                        grad[i] = zero
         else:
             for i in range(a, z):
                 g = zero
                 if live:
                     g = grad[i]
-                    grad[i] = zero
+                    if clear:
+                        grad[i] = zero
                 m = s1[i] * mom - g * lr
                 s1[i] = m
                 if nesterov:
@@ -489,11 +495,11 @@ def _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo, hi, live, us
             g2 = zero
             if live:
                 g = grad[i]
-                grad[i] = zero
-                g2 = g * g
-                if use_sq:
-                    g2 = gsq[i]
-                    gsq[i] = zero
+                g2 = gsq[i] if use_sq else g * g
+                if clear:
+                    grad[i] = zero
+                    if use_sq:
+                        gsq[i] = zero
             v = rho * s1[i] + omr * g2
             s1[i] = v
             if centered:
@@ -513,11 +519,11 @@ def _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo, hi, live, us
         eps = hp[1]
         for i in range(a, z):
             g = grad[i]
-            grad[i] = zero
-            g2 = g * g
-            if use_sq:
-                g2 = gsq[i]
-                gsq[i] = zero
+            g2 = gsq[i] if use_sq else g * g
+            if clear:
+                grad[i] = zero
+                if use_sq:
+                    gsq[i] = zero
             acc = s1[i] + g2
             s1[i] = acc
             params[i] -= (lr * g) / np.sqrt(acc + eps)
@@ -538,21 +544,30 @@ def _penalty(params, grad, lo, hi, l1, l2, add_grad):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _update_table_rows(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, dim, touched,
-                       r_lo, r_hi, all_live, use_sq):
-    """Dense step on rows ``r_lo..r_hi-1`` of a table: touched rows (or all, with
-    ``all_live``) with their gradient, runs of untouched rows with a zero gradient."""
-    r = r_lo
-    while r < r_hi:
-        live = all_live or touched[r] != 0
-        end = r + 1
-        while end < r_hi and (all_live or touched[end] != 0) == live:
-            end += 1
-        _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off + r * dim,
-                     off + end * dim, live, use_sq)
-        for q in range(r, end):
-            touched[q] = 0
-        r = end
+def _update_table(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, dim, touched, r_lo, r_hi,
+                  use_sq, dense_grad):
+    """Dense step on rows ``r_lo..r_hi-1`` of a table, as Keras updates a table.
+
+    One vectorised pass reads the gradient of every row (zero where the batch
+    did not touch the row); the touched rows' gradients are zeroed after
+    (all of them when ``dense_grad``, e.g. a regulariser's gradient).
+    """
+    # Literal flags let the compiler specialise the inlined loops.
+    if use_sq:
+        _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off + r_lo * dim,
+                     off + r_hi * dim, True, True, False)
+    else:
+        _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off + r_lo * dim,
+                     off + r_hi * dim, True, False, False)
+    if dense_grad:
+        grad[off + r_lo * dim:off + r_hi * dim] = 0.0
+    for r in range(r_lo, r_hi):
+        if touched[r]:
+            touched[r] = 0
+            lo = off + r * dim
+            grad[lo:lo + dim] = 0.0
+            if use_sq:
+                gsq[lo:lo + dim] = 0.0
 
 
 PARALLEL_ROWS = 1 << 14
@@ -560,13 +575,13 @@ PARALLEL_ROWS = 1 << 14
 
 @njit(cache=True, nogil=True, parallel=True)
 def _update_table_parallel(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, dim, touched,
-                           n_rows, all_live, use_sq):
-    """:func:`_update_table_rows` on blocks of rows in parallel."""
+                           n_rows, use_sq, dense_grad):
+    """:func:`_update_table` on blocks of rows in parallel."""
     n_blocks = (n_rows + PARALLEL_ROWS - 1) // PARALLEL_ROWS
     for c in prange(n_blocks):
-        _update_table_rows(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, dim, touched,
-                           c * PARALLEL_ROWS, min((c + 1) * PARALLEL_ROWS, n_rows), all_live,
-                           use_sq)
+        _update_table(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, dim, touched,
+                      c * PARALLEL_ROWS, min((c + 1) * PARALLEL_ROWS, n_rows), use_sq,
+                      dense_grad)
 
 
 @njit(cache=True, nogil=True)
@@ -605,7 +620,7 @@ def apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, mask, opt, hp, a
             continue
         if not groups[g, 4]:
             _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, off + size, True,
-                         use_sq)
+                         use_sq, True)
             continue
         dim = groups[g, 3]
         n_rows = groups[g, 2]
@@ -619,13 +634,13 @@ def apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, mask, opt, hp, a
                         if touched[r]:
                             touched[r] = 0
                             _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3,
-                                         off + r * dim, off + (r + 1) * dim, True, use_sq)
+                                         off + r * dim, off + (r + 1) * dim, True, use_sq, True)
         elif n_rows >= 2 * PARALLEL_ROWS:
             _update_table_parallel(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, dim,
-                                   touched, n_rows, has_reg, use_sq)
+                                   touched, n_rows, use_sq, has_reg)
         else:
-            _update_table_rows(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, dim, touched,
-                               0, n_rows, has_reg, use_sq)
+            _update_table(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, dim, touched, 0,
+                          n_rows, use_sq, has_reg)
     return penalty
 
 
