@@ -1,5 +1,6 @@
 """Biased matrix factorisation for explicit ratings, trained by ALS, SGD or Adam."""
 
+import math
 import sys
 import time
 import warnings
@@ -23,7 +24,9 @@ __all__ = ["MatrixFactorization"]
 
 SOLVERS = ("als", "sgd", "adam")
 DEFAULT_EPOCHS = {"als": 15, "sgd": 40, "adam": 30}
-SGD_GROUPS = 8
+SGD_MIN_GROUPS = 8
+SGD_BLOCK_BYTES = 1 << 17
+SGD_MIN_BLOCK_RATINGS = 256
 
 
 class MatrixFactorization(Recommender, Estimator):
@@ -45,8 +48,8 @@ class MatrixFactorization(Recommender, Estimator):
     solver : {"als", "sgd", "adam"}, default "als"
         ``"als"``: alternating exact ridge solves per row (Cholesky of a
         (k+1) x (k+1) system), parallel over rows. ``"sgd"``: Funk/Koren
-        per-rating SGD on a stratified grid of 8 x 8 blocks, blocks of a
-        stratum in parallel. ``"adam"``: mini-batch Adam with lazy moments
+        per-rating SGD on a stratified grid of G x G blocks (G >= 8, sized so
+        a block's factors stay in cache), blocks of a stratum in parallel. ``"adam"``: mini-batch Adam with lazy moments
         (single-threaded).
     epochs : int, optional
         Passes over the data (ALS iterations). Default 15 for ALS, 40 for SGD,
@@ -85,10 +88,11 @@ class MatrixFactorization(Recommender, Estimator):
     Reproducibility: ALS solves each row independently, so its result is
     bitwise identical for a fixed ``random_state`` whatever ``n_threads``.
     SGD's block schedule makes each epoch depend only on the seed and the
-    grid, so SGD is bitwise reproducible for a fixed ``random_state`` with up
-    to 8 threads (above 8 the grid grows to ``n_threads`` blocks a side, and
-    results are reproducible for a fixed seed and thread count). Adam runs in
-    one thread and is always reproducible.
+    grid, and the grid depends on the data and ``factors`` only, so SGD is
+    bitwise reproducible for a fixed ``random_state`` with any thread count up
+    to the grid size G (at least 8; above G the grid grows to ``n_threads``
+    blocks a side and results are reproducible for a fixed seed and thread
+    count). Adam runs in one thread and is always reproducible.
 
     Recommending (the :class:`~mf.models.Recommender` API): ``recommend``
     ranks items by the unclipped prediction ``mu + b_u + b_i + p_u . q_i``;
@@ -469,9 +473,22 @@ def _als_stepper(train, params, mu, p, rng):
     return step
 
 
+def grid_size(n_users, n_items, nnz, factors, n_threads):
+    """Groups per side of the SGD/Adam block grid.
+
+    Enough groups that one block's user and item factors fit in about
+    128 KiB (cache-resident updates), but not so many that blocks hold fewer
+    than ~256 ratings; at least 8 and at least ``n_threads``. The grid does
+    not depend on the thread count below that, so neither do the results.
+    """
+    by_cache = -(-(n_users + n_items) * factors * 4 // SGD_BLOCK_BYTES)
+    by_size = math.isqrt(max(nnz // SGD_MIN_BLOCK_RATINGS, 1))
+    return max(SGD_MIN_GROUPS, n_threads, min(by_cache, by_size))
+
+
 def _block_grid(train, p, rng):
     """Ratings grouped by a grid of user groups x item groups (see mf.kernels.sgd)."""
-    groups = max(SGD_GROUPS, p["n_threads"])
+    groups = grid_size(train.n_users, train.n_items, train.nnz, p["factors"], p["n_threads"])
     u, i, v = train.to_coo()
     user_group = balanced_groups(np.bincount(u, minlength=train.n_users), groups, rng)
     item_group = balanced_groups(np.bincount(i, minlength=train.n_items), groups, rng)
