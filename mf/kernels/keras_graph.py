@@ -427,14 +427,13 @@ def batch_gradients(ops, op_inputs, groups, params, ids, rows, n, y, loss, delta
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo, hi, live, use_sq, clear):
+def _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo, hi, use_sq, clear):
     """Optimizer step on ``params[lo:hi]`` with Keras's update rules.
 
-    With ``live`` the gradient is ``grad`` and its square ``gsq`` (where
-    ``use_sq``) or ``grad**2``; with ``clear`` both are zeroed.  Without
-    ``live`` the gradient is zero and is not read.  Moments that fall below
-    the smallest normal float32 are flushed to zero, as TensorFlow's
-    flush-to-zero mode does (and denormal arithmetic would be slow).
+    The gradient is ``grad`` and its square ``gsq`` (where ``use_sq``) or
+    ``grad**2``; with ``clear`` both are zeroed.  Adam's moments that fall
+    below the smallest normal float32 are flushed to zero, as TensorFlow's
+    flush-to-zero mode does (denormal arithmetic would also be slow).
     """
     # Unsigned indices let numba drop negative-index handling and vectorise.
     a = np.uint64(lo)
@@ -446,15 +445,12 @@ def _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo, hi, live, us
         omb2 = np.float32(1.0) - hp[2]
         eps = hp[3]
         for i in range(a, z):
-            g = zero
-            g2 = zero
-            if live:
-                g = grad[i]
-                g2 = gsq[i] if use_sq else g * g
-                if clear:
-                    grad[i] = zero
-                    if use_sq:
-                        gsq[i] = zero
+            g = grad[i]
+            g2 = gsq[i] if use_sq else g * g
+            if clear:
+                grad[i] = zero
+                if use_sq:
+                    gsq[i] = zero
             m = s1[i] + (g - s1[i]) * omb1
             v = s2[i] + (g2 - s2[i]) * omb2
             m = m if abs(m) >= TINY else zero
@@ -466,18 +462,15 @@ def _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo, hi, live, us
         mom = hp[1]
         nesterov = hp[2] != 0
         if mom == 0:
-            if live:
-                for i in range(a, z):
-                    params[i] -= grad[i] * lr
-                    if clear:
-                        grad[i] = zero
+            for i in range(a, z):
+                params[i] -= grad[i] * lr
+                if clear:
+                    grad[i] = zero
         else:
             for i in range(a, z):
-                g = zero
-                if live:
-                    g = grad[i]
-                    if clear:
-                        grad[i] = zero
+                g = grad[i]
+                if clear:
+                    grad[i] = zero
                 m = s1[i] * mom - g * lr
                 s1[i] = m
                 if nesterov:
@@ -491,15 +484,12 @@ def _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo, hi, live, us
         centered = hp[4] != 0
         omr = np.float32(1.0) - rho
         for i in range(a, z):
-            g = zero
-            g2 = zero
-            if live:
-                g = grad[i]
-                g2 = gsq[i] if use_sq else g * g
-                if clear:
-                    grad[i] = zero
-                    if use_sq:
-                        gsq[i] = zero
+            g = grad[i]
+            g2 = gsq[i] if use_sq else g * g
+            if clear:
+                grad[i] = zero
+                if use_sq:
+                    gsq[i] = zero
             v = rho * s1[i] + omr * g2
             s1[i] = v
             if centered:
@@ -515,7 +505,7 @@ def _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo, hi, live, us
                 params[i] -= m
             else:
                 params[i] -= inc
-    elif live:  # OPT_ADAGRAD: a zero gradient changes nothing
+    else:  # OPT_ADAGRAD
         eps = hp[1]
         for i in range(a, z):
             g = grad[i]
@@ -555,10 +545,10 @@ def _update_table(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, dim, touch
     # Literal flags let the compiler specialise the inlined loops.
     if use_sq:
         _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off + r_lo * dim,
-                     off + r_hi * dim, True, True, False)
+                     off + r_hi * dim, True, False)
     else:
         _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off + r_lo * dim,
-                     off + r_hi * dim, True, False, False)
+                     off + r_hi * dim, False, False)
     if dense_grad:
         grad[off + r_lo * dim:off + r_hi * dim] = 0.0
     for r in range(r_lo, r_hi):
@@ -619,8 +609,8 @@ def apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, mask, opt, hp, a
         if not trainable:
             continue
         if not groups[g, 4]:
-            _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, off + size, True,
-                         use_sq, True)
+            _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, off + size, use_sq,
+                         True)
             continue
         dim = groups[g, 3]
         n_rows = groups[g, 2]
@@ -634,7 +624,7 @@ def apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, mask, opt, hp, a
                         if touched[r]:
                             touched[r] = 0
                             _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3,
-                                         off + r * dim, off + (r + 1) * dim, True, use_sq, True)
+                                         off + r * dim, off + (r + 1) * dim, use_sq, True)
         elif n_rows >= 2 * PARALLEL_ROWS:
             _update_table_parallel(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, dim,
                                    touched, n_rows, use_sq, has_reg)
