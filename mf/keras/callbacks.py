@@ -214,7 +214,8 @@ class ModelCheckpoint(_MonitorMixin, Callback):
 
 
 class LambdaCallback(Callback):
-    """A callback from plain functions, e.g. ``LambdaCallback(on_epoch_end=lambda e, logs: ...)``."""
+    """A callback from plain functions:
+    ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``."""
 
     _HOOKS = ("on_epoch_begin", "on_epoch_end", "on_train_begin", "on_train_end",
               "on_train_batch_begin", "on_train_batch_end")

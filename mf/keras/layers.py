@@ -151,8 +151,11 @@ class Layer:
             raise NotImplementedError(
                 f"{type(self).__name__}: mf.keras computes in float32 only; got dtype={dtype!r}")
         if name is not None and (not isinstance(name, str) or not name):
-            raise ValueError(f"{type(self).__name__}: name must be a non-empty string, got {name!r}")
-        self.name = name if name is not None else backend.unique_name(_snake_case(type(self).__name__))
+            raise ValueError(f"{type(self).__name__}: name must be a non-empty string, "
+                             f"got {name!r}")
+        if name is None:
+            name = backend.unique_name(_snake_case(type(self).__name__))
+        self.name = name
         self.trainable = bool(trainable)
         self.built = False
         self._inbound_nodes = []
