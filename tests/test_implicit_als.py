@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mf
-from mf.kernels.implicit_als import gram, implicit_cg_rows, implicit_cholesky_rows
+from mf.kernels.implicit_als import cholesky_solve, gram, implicit_cg_rows, implicit_cholesky_rows
 from mf.metrics import auc
 from mf.models.implicit import ImplicitALS
 
@@ -387,3 +387,18 @@ def test_verbose_prints_one_line_per_iteration(small, capsys):
     ImplicitALS(factors=2, iterations=3, verbose=1, random_state=0).fit(small)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3 and lines[0].startswith("Iteration 1/3")
+
+
+@settings(max_examples=30, deadline=None)
+@given(k=st.integers(1, 11), seed=st.integers(0, 2**31))
+def test_cholesky_solve_equals_numpy_and_rejects_indefinite_matrices(k, seed):
+    rng = np.random.default_rng(seed)
+    R = rng.normal(size=(k + 3, k))
+    A = R.T @ R + 0.1 * np.eye(k)
+    b = rng.normal(size=k)
+    work, x = A.copy(), b.copy()
+    assert cholesky_solve(work, x, k)
+    np.testing.assert_allclose(x, np.linalg.solve(A, b), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(np.tril(work) @ np.tril(work).T, A, rtol=1e-10, atol=1e-10)
+    A[k // 2, k // 2] = -1.0
+    assert not cholesky_solve(A.copy(), b.copy(), k)

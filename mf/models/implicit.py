@@ -25,6 +25,9 @@ ALS_SOLVERS = ("cg", "cholesky")
 NEGATIVES = ("uniform", "popularity")
 UNKNOWN = ("cold_start", "nan", "raise")
 BPR_GROUPS = 8
+SERIAL_GRAM_FMAS = 1 << 24
+SERIAL_ROWS = 64
+BPR_POSITIVES_PER_THREAD = 100_000
 
 
 class _ImplicitModel:
@@ -312,13 +315,13 @@ class ImplicitALS(_ImplicitModel, Recommender, Estimator):
         items = np.arange(n_items, dtype=np.int64)
         history = {"iteration": [], "loss": [], "seconds": []}
         with numba_threads(p["n_threads"]):
-            gram_v = gram(V)
+            gram_v = gram_of(V, p["n_threads"])
             for it in range(p["iterations"]):
                 start = time.perf_counter()
                 self._half_step(users, train, V, gram_v, U, p)
-                gram_u = gram(U)
+                gram_u = gram_of(U, p["n_threads"])
                 sse = self._half_step(items, by_item, U, gram_u, V, p)
-                gram_v = gram(V)
+                gram_v = gram_of(V, p["n_threads"])
                 loss = sse + p["reg"] * (np.trace(gram_u) + np.trace(gram_v))
                 seconds = time.perf_counter() - start
                 if not np.isfinite(loss):
@@ -347,15 +350,14 @@ class ImplicitALS(_ImplicitModel, Recommender, Estimator):
     def _item_gram(self):
         cached = getattr(self, "_gram", None)
         if cached is None or cached[0] is not self.item_factors_:
-            with numba_threads(resolve_threads(self.n_threads)):
-                self._gram = (self.item_factors_, gram(self.item_factors_))
+            self._gram = (self.item_factors_, gram_of(self.item_factors_, resolve_threads(self.n_threads)))
         return self._gram[1]
 
     def _solve_users(self, rows, indptr, indices, data, X):
         reg = check_float(self.reg, "reg", 0.0)
         alpha = check_float(self.alpha, "alpha", 0.0, low_inclusive=False)
         values = preferences(data, self._binarize(), "ratings")
-        with numba_threads(resolve_threads(self.n_threads)):
+        with numba_threads(threads_for(rows.size, SERIAL_ROWS, resolve_threads(self.n_threads))):
             sse = implicit_cholesky_rows(rows, indptr, indices, values, self.item_factors_, self._item_gram(), reg,
                                          alpha, X)
         if not np.isfinite(sse):
@@ -438,7 +440,9 @@ class BPR(_ImplicitModel, Recommender, Estimator):
     random_state : int, numpy Generator or None
         Seeds the initial factors, the block grids and every sample.
     n_threads : int, optional
-        Threads for the kernels (default: all cores).
+        Threads for the kernels (default: all cores). An epoch synchronises
+        its threads once per stratum (8 times), so a fit uses at most one
+        thread per 100,000 positives.
     verbose : int, default 0
         1 prints one line per epoch.
 
@@ -570,7 +574,7 @@ class BPR(_ImplicitModel, Recommender, Estimator):
         b = np.zeros(n_items, dtype=np.float32)
         fold_seed = int(rng.integers(0, 2**63))
         history = {"epoch": [], "loss": [], "train_auc": [], "skipped": [], "seconds": []}
-        with numba_threads(p["n_threads"]):
+        with numba_threads(threads_for(train.nnz, BPR_POSITIVES_PER_THREAD, p["n_threads"])):
             for epoch in range(p["epochs"]):
                 start = time.perf_counter()
                 item_group = balanced_groups(item_counts, groups, rng)
@@ -615,7 +619,7 @@ class BPR(_ImplicitModel, Recommender, Estimator):
         pool = self._negative_pool(p)
         seeds = np.full(m, self.fold_in_seed_, dtype=np.uint64)
         X = np.zeros((m, self.item_factors_.shape[1]), dtype=np.float32)
-        with numba_threads(p["n_threads"]):
+        with numba_threads(threads_for(m, SERIAL_ROWS, p["n_threads"])):
             bpr_fold_in(np.arange(m, dtype=np.int64), train.indptr, train.indices, pool, seeds, self.item_factors_,
                         self.item_bias_, p["lr"], p["reg"], p["biases"], p["epochs"], X)
         if not np.isfinite(X).all():
@@ -668,6 +672,17 @@ class BPR(_ImplicitModel, Recommender, Estimator):
 
 
 # ---------------------------------------------------------------------- helpers
+def threads_for(work, per_thread, n_threads):
+    """At most ``n_threads``, and one per ``per_thread`` units of ``work``: small jobs do not pay for waking threads."""
+    return int(min(n_threads, max(1, -(-work // per_thread))))
+
+
+def gram_of(Y, n_threads):
+    """``Y^T Y`` (float64), in parallel only when it is large enough to pay for it."""
+    with numba_threads(threads_for(Y.shape[0] * Y.shape[1] ** 2, SERIAL_GRAM_FMAS, n_threads)):
+        return gram(Y)
+
+
 def preferences(values, binarize, name):
     """Values as the models read them: 0/1 with ``binarize``, else checked to be ``>= 0``."""
     if binarize is not None:
