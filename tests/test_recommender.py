@@ -22,6 +22,10 @@ MODELS = {
     "mf-sgd": lambda: MatrixFactorization(factors=3, solver="sgd", epochs=15, reg=0.05, random_state=0, n_threads=1),
     "mf-adam": lambda: MatrixFactorization(factors=3, solver="adam", epochs=10, random_state=0),
     "itemknn": lambda: ItemKNN(k=5, shrinkage=5, n_threads=1),
+    "implicit-als": lambda: __import__("mf.models.implicit").models.implicit.ImplicitALS(
+        factors=3, iterations=10, reg=0.1, random_state=0, n_threads=1),
+    "bpr": lambda: __import__("mf.models.implicit").models.implicit.BPR(
+        factors=3, epochs=30, lr=0.05, random_state=0, n_threads=1),
 }
 
 N_USERS, N_ITEMS = 40, 25
