@@ -12,6 +12,7 @@ __all__ = ["save", "load", "FORMAT_VERSION"]
 FORMAT_NAME = "mf-model"
 FORMAT_VERSION = 1
 _META_KEY = "__mf_meta__"
+_USER_KEY = "metadata"
 
 
 def encode_ids(ids, key, arrays, meta):
@@ -46,16 +47,53 @@ def _jsonable(value):
         return None
 
 
-def save(model, path):
+def _checked_metadata(metadata):
+    if not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
+    try:
+        json.dumps(metadata, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"metadata must hold only JSON values (dict, list, str, finite numbers, None): {exc}") from None
+    return metadata
+
+
+def save(model, path, metadata=None):
     """Write ``model`` to ``path`` as one ``.npz`` file, atomically.
 
     The file is written to a temporary name in the same directory, flushed
     to disk and renamed over ``path``: a crash never leaves a half-written
     model in place. Parameters that cannot be stored as JSON (for example a
     ``numpy.random.Generator`` as ``random_state``) are saved as ``None``.
+
+    Parameters
+    ----------
+    model : fitted mf estimator
+    path : str or path-like
+    metadata : dict, optional
+        JSON-serialisable information kept beside the model (for example
+        where its training data came from); read it back with
+        ``load(path, return_metadata=True)``.
+
+    Returns
+    -------
+    str
+        ``path``.
+
+    Examples
+    --------
+    >>> import os, tempfile, mf
+    >>> r = mf.Ratings([1, 1, 2, 2], [10, 20, 10, 30], [4.0, 3.0, 5.0, 2.0])
+    >>> model = mf.MatrixFactorization(factors=2, epochs=2, random_state=0).fit(r)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = save(model, os.path.join(folder, "model.npz"), metadata={"source": "example"})
+    ...     loaded, metadata = load(path, return_metadata=True)
+    >>> metadata, loaded.predict([1], [30]).tolist() == model.predict([1], [30]).tolist()
+    ({'source': 'example'}, True)
     """
     arrays, meta = model._get_state()
     meta = dict(meta)
+    if metadata is not None:
+        meta[_USER_KEY] = _checked_metadata(metadata)
     meta.update(
         format=FORMAT_NAME,
         version=FORMAT_VERSION,
@@ -79,9 +117,11 @@ def save(model, path):
     return path
 
 
-def load(path):
+def load(path, return_metadata=False):
     """Load a model written by ``save``; returns a fitted estimator.
 
+    With ``return_metadata=True`` returns ``(model, metadata)``, where
+    ``metadata`` is the dict given to ``save`` (empty when none was).
     Raises ``ValueError`` saying whether the file is not an mf model,
     truncated or corrupted, or of an unsupported format version.
     """
@@ -117,4 +157,9 @@ def load(path):
         raise ValueError(f"{path!r} holds an unknown model class {meta.get('cls')!r}")
     model = cls(**meta["params"])
     model._set_state(arrays, meta)
+    if return_metadata:
+        metadata = meta.get(_USER_KEY, {})
+        if not isinstance(metadata, dict):
+            raise ValueError(f"{path!r} is corrupted: its metadata is not a JSON object")
+        return model, metadata
     return model
