@@ -836,8 +836,9 @@ on with 'mf train --validation-split': what remains is then exactly the
 held-out part. Ranking metrics rank, for each user with a relevant held-out
 item, all the items the model knows except the user's training items.
 
-rmse and mae compare predicted with held-out ratings (rating models only);
-precision, recall, ndcg, map and hit_rate at K and mrr (within the first K)
+rmse and mae compare predicted with held-out ratings (rating models only;
+a user or item the model does not know gets its fallback prediction, the
+mean rating plus the known biases); precision, recall, ndcg, map and hit_rate at K and mrr (within the first K)
 are those of mf.evaluate.ranking; auc is the mean per-user AUC of the full
 ranking (mf.metrics.auc).
 """

@@ -476,7 +476,7 @@ def error_cases(small, model, ials, tmp_path):
         (["evaluate", ials, small[1] / "test.csv", "--metrics", "rmse,mae"], 1,
          "rmse and mae need predicted ratings, but ImplicitALS only ranks items"),
         (["evaluate", model, train_csv], 1, "DATA holds only ratings the model was trained on"),
-        (["evaluate", model, small[1] / "test.csv", "--sep", ";"], 1, "--sep"),
+        (["evaluate", model, small[1] / "test.csv", "--sep", ";"], 1, "too few fields separated by ';'"),
     ]
 
 
