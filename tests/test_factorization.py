@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 import mf
 from mf.kernels.adam import adam_epoch
-from mf.kernels.als import als_solve_rows
+from mf.kernels.als import als_cg_rows, als_solve_rows
 from mf.kernels.sgd import sgd_block
 
 
@@ -77,14 +77,37 @@ def objective(model, data, reg, reg_bias):
 
 
 @pytest.mark.parametrize("biases", [True, False])
-def test_als_objective_never_increases(small, biases):
+@pytest.mark.parametrize("cg_steps", [None, 2])
+def test_als_objective_never_increases(small, biases, cg_steps):
     values = []
     for epochs in range(1, 7):
         model = mf.MatrixFactorization(factors=6, reg=0.1, reg_bias=0.05, epochs=epochs, biases=biases,
-                                       random_state=3).fit(small)
+                                       cg_steps=cg_steps, random_state=3).fit(small)
         values.append(objective(model, small, 0.1, 0.05))
     assert all(b <= a * (1 + 1e-6) for a, b in zip(values, values[1:])), values
     assert values[-1] < values[0]
+
+
+@pytest.mark.parametrize("fit_bias", [True, False])
+def test_als_cg_converges_to_the_exact_row_solve(fit_bias):
+    rng = np.random.default_rng(5)
+    data = planted(n_users=30, n_items=25, rank=4, density=0.5, noise=0.2, seed=5)
+    csr = data.to_csr()
+    k = 6
+    Y = rng.normal(size=(data.n_items, k)).astype(np.float32)
+    y_bias = rng.normal(size=data.n_items).astype(np.float32)
+    rows = np.arange(data.n_users)
+    exact, exact_b = np.zeros((data.n_users, k), np.float32), np.zeros(data.n_users, np.float32)
+    als_solve_rows(rows, csr.indptr, csr.indices, csr.data, Y, y_bias, np.float32(3.0), 0.1, 0.2, fit_bias, exact,
+                   exact_b, 2)
+    errors = []
+    for steps in (1, 2, 4, k + 1):
+        X, Xb = np.zeros_like(exact), np.zeros_like(exact_b)
+        als_cg_rows(rows, csr.indptr, csr.indices, csr.data, Y, y_bias, np.float32(3.0), 0.1, 0.2, fit_bias, steps,
+                    X, Xb, 2)
+        errors.append(np.abs(X - exact).max() + np.abs(Xb - exact_b).max())
+    assert errors == sorted(errors, reverse=True)
+    assert errors[-1] < 1e-4  # CG is exact after d = k (+1) steps up to rounding
 
 
 def loss_one_rating(p, q, bu, bi, mu, r, reg, reg_bias):
@@ -364,6 +387,7 @@ def test_save_is_atomic(tmp_path, small, monkeypatch):
         (dict(solver="newton"), ValueError, "solver"),
         (dict(unknown="zero"), ValueError, "unknown"),
         (dict(n_threads=0), ValueError, "n_threads"),
+        (dict(cg_steps=0), ValueError, "cg_steps"),
         (dict(biases="yes"), TypeError, "biases"),
         (dict(random_state="seed"), TypeError, "random_state"),
     ],
