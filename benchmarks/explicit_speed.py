@@ -5,8 +5,10 @@
 - SGD, 100 factors: mf (1 and 2 threads) against Surprise's SVD (single
   threaded) on the same synthetic ratings, whole ``fit`` time and seconds per
   epoch, alternating libraries, median of ``--repeats``.
-- ALS, 50 factors: seconds per iteration, mf against LensKit's BiasedMF
-  (``lenskit.algorithms.als``, when importable).
+- ALS, 50 factors: seconds per iteration, mf (exact and 3 CG steps)
+  against LensKit's BiasedMF (``lenskit.algorithms.als``, coordinate descent
+  and LU, when importable; LensKit 0.14 needs numpy < 2, so run this part
+  in its own environment with ``--skip sgd,throughput``).
 - Throughput against the machine: our single-thread SGD epoch against a
   read-only pass that touches ``P[u]`` and ``Q[i]`` of every rating in the
   same order (a dot product per rating).
@@ -76,7 +78,7 @@ def mf_fit(data, solver, factors, epochs, threads, **kw):
     return run
 
 
-def lenskit_als(data, factors, iterations):
+def lenskit_als(data, factors, iterations, method):
     try:
         import pandas as pd
         from lenskit.algorithms.als import BiasedMF
@@ -85,7 +87,7 @@ def lenskit_als(data, factors, iterations):
     frame = pd.DataFrame({"user": data.user_indices, "item": data.item_indices, "rating": data.values})
 
     def run():
-        algo = BiasedMF(factors, iterations=iterations, rng_spec=0)
+        algo = BiasedMF(factors, iterations=iterations, rng_spec=0, method=method)
         return timed(algo.fit, frame)[0] / iterations
 
     return run
@@ -121,26 +123,31 @@ def sgd_vs_surprise(sizes, repeats, epochs):
 
 
 def als_vs_lenskit(n, repeats, iterations=5):
+    """Exact ALS (Cholesky) and ALS with 3 CG steps against LensKit's coordinate descent and LU."""
     data = make_data(n)
-    runs = {f"mf als {t}t": mf_fit(data, "als", 50, iterations, t) for t in (1, 2)}
-    peer = lenskit_als(data, 50, iterations)
-    if peer is not None:
-        runs["lenskit BiasedMF"] = peer
+    runs = {}
+    for t in (1, 2):
+        runs[f"mf als exact {t}t"] = mf_fit(data, "als", 50, iterations, t)
+        runs[f"mf als cg3 {t}t"] = mf_fit(data, "als", 50, iterations, t, cg_steps=3)
+    for method in ("cd", "lu"):
+        peer = lenskit_als(data, 50, iterations, method)
+        if peer is not None:
+            runs[f"lenskit BiasedMF {method}"] = peer
     for run in runs.values():
         run()
         if hasattr(run, "per_epoch"):
             run.per_epoch.clear()
     times = alternate(runs, repeats)
-    base = median(times["lenskit BiasedMF"]) if peer is not None else None
+    base = median(times["lenskit BiasedMF cd"]) if "lenskit BiasedMF cd" in times else None
     rows, results = [], []
     for name, ts in times.items():
         per_iter = median(runs[name].per_epoch) if hasattr(runs[name], "per_epoch") else median(ts)
         ratio = base / per_iter if base else None
         rows.append([f"{data.nnz:,}", name, f"{per_iter:.3f}", "-" if ratio is None else f"{ratio:.2f}x"])
-        results.append(dict(n=data.nnz, name=name, iter_s=per_iter, vs_lenskit=ratio))
-    print(f"\nALS, 50 factors, seconds per iteration (median of {repeats}); ratio = LensKit / ours")
+        results.append(dict(n=data.nnz, name=name, iter_s=per_iter, vs_lenskit_cd=ratio))
+    print(f"\nALS, 50 factors, seconds per iteration (median of {repeats}); ratio = LensKit (cd, its default) / ours")
     print(table(rows, ["ratings", "library", "s/iter", "speed-up"]))
-    if peer is None:
+    if base is None:
         print("  (LensKit not installed: pip install 'lenskit<0.15' in a separate environment)")
     return results
 
