@@ -354,14 +354,13 @@ class ImplicitALS(_ImplicitModel, Recommender, Estimator):
         return self._gram[1]
 
     def _solve_users(self, rows, indptr, indices, data, X):
-        reg = check_float(self.reg, "reg", 0.0)
-        alpha = check_float(self.alpha, "alpha", 0.0, low_inclusive=False)
-        values = preferences(data, self._binarize(), "ratings")
-        with numba_threads(threads_for(rows.size, SERIAL_ROWS, resolve_threads(self.n_threads))):
-            sse = implicit_cholesky_rows(rows, indptr, indices, values, self.item_factors_, self._item_gram(), reg,
-                                         alpha, X)
+        p = self._validated()
+        values = preferences(data, p["binarize"], "ratings")
+        with numba_threads(threads_for(rows.size, SERIAL_ROWS, p["n_threads"])):
+            sse = implicit_cholesky_rows(rows, indptr, indices, values, self.item_factors_, self._item_gram(),
+                                         p["reg"], p["alpha"], X)
         if not np.isfinite(sse):
-            raise FitError(f"a user's system was not positive definite; increase reg (now {reg})")
+            raise FitError(f"a user's system was not positive definite; increase reg (now {p['reg']})")
 
     def _fold_in_state(self, indptr, indices, data):
         m = indptr.size - 1
@@ -374,14 +373,15 @@ class ImplicitALS(_ImplicitModel, Recommender, Estimator):
         self._solve_users(rows.astype(np.int64), csr.indptr, csr.indices, csr.data, self.user_factors_)
 
     def _explain(self, u, i):
+        p = self._validated()
         csr = self.user_items_
         lo, hi = csr.indptr[u], csr.indptr[u + 1]
         cols = csr.indices[lo:hi]
-        values = preferences(csr.data[lo:hi], self._binarize(), "user_items_").astype(np.float64)
-        confidence = 1.0 + self.alpha * values
+        values = preferences(csr.data[lo:hi], p["binarize"], "user_items_").astype(np.float64)
+        confidence = 1.0 + p["alpha"] * values
         Y = self.item_factors_.astype(np.float64)
         Z = Y[cols]
-        A = self._item_gram() + Z.T @ ((confidence - 1.0)[:, None] * Z) + self.reg * np.eye(Y.shape[1])
+        A = self._item_gram() + Z.T @ ((confidence - 1.0)[:, None] * Z) + p["reg"] * np.eye(Y.shape[1])
         weights = np.linalg.solve(A, Y[i])
         return cols, confidence * (values > 0) * (Z @ weights), 0.0
 
