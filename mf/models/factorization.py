@@ -13,12 +13,12 @@ from ..exceptions import FitError
 from ..kernels.adam import adam_epoch
 from ..kernels.als import als_cg_rows, als_solve_rows, solve_rows_serial
 from ..kernels.predict import predict_pairs, squared_error_sum
-from ..kernels.sgd import balanced_groups, group_by_block, sgd_epoch, shuffle_blocks
+from ..kernels.sgd import balanced_groups, group_by_block, sgd_epoch, sgd_epoch_serial, shuffle_blocks
 from ..kernels.threads import numba_threads, resolve_threads
 from ..kernels.topk import topk_blocked, topk_cosine
 from ..persist import decode_ids, encode_ids, save
 from .base import Estimator, check_choice, check_float, check_int, resolve_rng
-from .recommender import Recommender, clip_bounds, pairs_array, rating_rmse, with_targets
+from .recommender import Recommender, rating_rmse, with_targets
 
 __all__ = ["MatrixFactorization"]
 
@@ -27,6 +27,7 @@ DEFAULT_EPOCHS = {"als": 15, "sgd": 40, "adam": 30}
 SGD_MIN_GROUPS = 8
 SGD_BLOCK_BYTES = 1 << 17
 SGD_MIN_BLOCK_RATINGS = 256
+SGD_PARALLEL_MIN_RATINGS = 500_000
 
 
 class MatrixFactorization(Recommender, Estimator):
@@ -305,25 +306,14 @@ class MatrixFactorization(Recommender, Estimator):
         numpy.ndarray of float32, shape (n,)
         """
         self._check_fitted("user_factors_")
-        users = pairs_array(users, "users")
-        items = pairs_array(items, "items")
-        if users.size != items.size:
-            raise ValueError(f"users has {users.size} entries but items has {items.size}; pass one item per user")
-        if self.unknown == "raise":
-            u = self.user_map_.index(users)
-            i = self.item_map_.index(items)
-        else:
-            u = self.user_map_.lookup(users)
-            i = self.item_map_.lookup(items)
-        out = np.empty(users.size, dtype=np.float32)
+        return self._predict_ratings(users, items, clip, self._estimate)
+
+    def _estimate(self, u, i):
+        """``mu + b_u + b_i + p_u . q_i`` of dense index pairs; an unknown side (``-1``) contributes 0."""
+        out = np.empty(u.size, dtype=np.float32)
         with numba_threads(resolve_threads(self.n_threads)):
             predict_pairs(u, i, self.user_factors_, self.item_factors_, self.user_bias_, self.item_bias_,
                           np.float32(self.global_mean_), out)
-        if self.unknown == "nan":
-            out[(u < 0) | (i < 0)] = np.nan
-        bounds = clip_bounds(clip, self.rating_range_)
-        if bounds is not None:
-            np.clip(out, bounds[0], bounds[1], out=out)
         return out
 
     def score(self, X):
@@ -515,13 +505,17 @@ def _block_grid(train, p, rng):
 def _sgd_stepper(train, params, mu, p, rng):
     P, Q, bu, bi = params
     groups, ptr, bu_idx, bi_idx, br = _block_grid(train, p, rng)
+    # Same blocks, same result either way; below ~500k ratings an epoch takes milliseconds
+    # and starting a parallel region per stratum costs more than it saves.
+    parallel = p["n_threads"] > 1 and train.nnz >= SGD_PARALLEL_MIN_RATINGS
+    epoch_kernel = sgd_epoch if parallel else sgd_epoch_serial
 
     def step(epoch):
         strata = rng.permutation(groups).astype(np.int64)
         seeds = rng.integers(0, 2**63, size=groups * groups, dtype=np.int64).astype(np.uint64)
         lr = p["lr"] * p["lr_decay"] ** epoch
-        return sgd_epoch(ptr, bu_idx, bi_idx, br, groups, strata, seeds, True, P, Q, bu, bi, mu, lr, p["reg"],
-                         p["reg_bias"], p["biases"])
+        return epoch_kernel(ptr, bu_idx, bi_idx, br, groups, strata, seeds, True, P, Q, bu, bi, mu, lr, p["reg"],
+                            p["reg_bias"], p["biases"])
 
     return step
 

@@ -10,7 +10,7 @@ from ..kernels.topk import select_topk_block, default_block_rows
 from ..persist import decode_ids, encode_ids, save
 from ..similarity import METRICS, item_similarity
 from .base import Estimator, check_choice, check_float, check_int
-from .recommender import Recommender, clip_bounds, pairs_array, rating_rmse, with_targets
+from .recommender import Recommender, rating_rmse, with_targets
 
 __all__ = ["ItemKNN"]
 
@@ -220,14 +220,10 @@ class ItemKNN(Recommender, Estimator):
         numpy.ndarray of float32, shape (n,)
         """
         self._check_fitted("user_items_")
-        users = pairs_array(users, "users")
-        items = pairs_array(items, "items")
-        if users.size != items.size:
-            raise ValueError(f"users has {users.size} entries but items has {items.size}; pass one item per user")
-        if self.unknown == "raise":
-            u, i = self.user_map_.index(users), self.item_map_.index(items)
-        else:
-            u, i = self.user_map_.lookup(users), self.item_map_.lookup(items)
+        return self._predict_ratings(users, items, clip, self._estimate)
+
+    def _estimate(self, u, i):
+        """kNN-baseline predictions of dense index pairs; a pair with an unknown side (``-1``) gets its baseline."""
         out = (self.global_mean_ + np.where(u >= 0, self.user_bias_[u], 0.0)
                + np.where(i >= 0, self.item_bias_[i], 0.0)).astype(np.float32)
         known = np.flatnonzero((u >= 0) & (i >= 0))
@@ -243,11 +239,6 @@ class ItemKNN(Recommender, Estimator):
                 knn_predict_groups(group_ptr, su[starts], i[order], h_ptr, h_idx, h_val, row_base,
                                    self._item_base(), *self._neighbours(), min(4 * threads, starts.size), est)
             out[order] = est
-        if self.unknown == "nan":
-            out[(u < 0) | (i < 0)] = np.nan
-        bounds = clip_bounds(clip, self.rating_range_)
-        if bounds is not None:
-            np.clip(out, bounds[0], bounds[1], out=out)
         return out
 
     def score(self, X):

@@ -431,6 +431,35 @@ class Recommender:
         return Explanation(self.item_map_.ids[cols[order]], contributions[order], float(baseline), total)
 
     # ------------------------------------------------------------------ helpers
+    def _pair_indices(self, users, items, raise_unknown):
+        """Dense ``(user, item)`` indices of ``predict``'s raw id pairs; ``-1`` for an unknown id.
+
+        With ``raise_unknown`` an unknown id raises ``KeyError`` instead.
+        """
+        users = pairs_array(users, "users")
+        items = pairs_array(items, "items")
+        if users.size != items.size:
+            raise ValueError(f"users has {users.size} entries but items has {items.size}; pass one item per user")
+        if raise_unknown:
+            return self.user_map_.index(users), self.item_map_.index(items)
+        return self.user_map_.lookup(users), self.item_map_.lookup(items)
+
+    def _predict_ratings(self, users, items, clip, estimate):
+        """``predict`` of a rating model: ``estimate(u, i)`` (float32) under the ``unknown`` and ``clip`` policies.
+
+        ``estimate`` gets the dense indices (``-1`` for an unknown id, unless
+        ``unknown="raise"`` raised first); with ``unknown="nan"`` a pair with
+        an unknown side becomes NaN, then ``clip`` applies.
+        """
+        u, i = self._pair_indices(users, items, self.unknown == "raise")
+        out = estimate(u, i)
+        if self.unknown == "nan":
+            out[(u < 0) | (i < 0)] = np.nan
+        bounds = clip_bounds(clip, self.rating_range_)
+        if bounds is not None:
+            np.clip(out, bounds[0], bounds[1], out=out)
+        return out
+
     def _width(self, n, cols):
         return min(n, len(self.item_map_) if cols is None else cols.size)
 
