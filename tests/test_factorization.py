@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 import mf
 from mf.kernels.adam import adam_epoch
 from mf.kernels.als import als_cg_rows, als_solve_rows
-from mf.kernels.sgd import sgd_block
+from mf.kernels.sgd import balanced_groups, group_by_block, sgd_block, sgd_epoch, sgd_epoch_serial
+from mf.kernels.threads import numba_threads
 
 
 def planted(n_users=60, n_items=40, rank=5, density=0.5, noise=0.0, seed=0):
@@ -209,6 +210,31 @@ def test_same_seed_same_factors_any_thread_count(small, solver):
         np.testing.assert_array_equal(fits[0].user_bias_, other.user_bias_)
     different = mf.MatrixFactorization(factors=4, solver=solver, epochs=3, random_state=8).fit(small)
     assert not np.array_equal(fits[0].item_factors_, different.item_factors_)
+
+
+def test_parallel_sgd_epoch_equals_serial_epoch(small):
+    rng = np.random.default_rng(4)
+    groups = 4
+    u, i, v = small.to_coo()
+    ug = balanced_groups(np.bincount(u, minlength=small.n_users), groups, rng)
+    ig = balanced_groups(np.bincount(i, minlength=small.n_items), groups, rng)
+    runs = []
+    for kernel, threads in ((sgd_epoch_serial, 1), (sgd_epoch, 2), (sgd_epoch, 1)):
+        bu, bi, br = np.empty_like(u), np.empty_like(i), np.empty_like(v)
+        ptr = np.empty(groups * groups + 1, dtype=np.int64)
+        group_by_block(u, i, ug, ig, groups, bu, bi, v, br, ptr)
+        P = np.random.default_rng(0).normal(0, 0.1, (small.n_users, 5)).astype(np.float32)
+        Q = np.random.default_rng(1).normal(0, 0.1, (small.n_items, 5)).astype(np.float32)
+        ub, ib = np.zeros(small.n_users, np.float32), np.zeros(small.n_items, np.float32)
+        with numba_threads(threads):
+            for epoch in range(3):
+                strata = np.roll(np.arange(groups), epoch)
+                seeds = np.arange(groups * groups, dtype=np.uint64) + np.uint64(100 * epoch)
+                sse = kernel(ptr, bu, bi, br, groups, strata, seeds, True, P, Q, ub, ib, 3.0, 0.01, 0.05, 0.05, True)
+        runs.append((P, Q, ub, ib, sse))
+    for other in runs[1:]:
+        for a, b in zip(runs[0], other):
+            np.testing.assert_array_equal(a, b)
 
 
 # ---------------------------------------------------------------- estimator contract

@@ -86,28 +86,49 @@ def sgd_block(start, end, bu, bi, br, seed, shuffle, P, Q, user_bias, item_bias,
     return total
 
 
+@njit(cache=True, nogil=True)
+def _stratum_block(g, shift, n_groups):
+    return g * n_groups + (g + shift) % n_groups
+
+
+@njit(cache=True, nogil=True)
+def _total(errors):
+    total = 0.0
+    for b in range(errors.size):
+        total += errors[b]
+    return total
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def sgd_epoch(ptr, bu, bi, br, n_groups, strata, seeds, shuffle, P, Q, user_bias, item_bias, global_mean, lr, reg,
               reg_bias, fit_bias):
     """One epoch over the ``n_groups x n_groups`` grid; returns the sum of squared errors.
 
-    ``strata`` is the order of the diagonal shifts, ``seeds`` one uint64 per block.
+    ``strata`` is the order of the diagonal shifts, ``seeds`` one uint64 per
+    block. The blocks of a stratum run in parallel.
     """
     errors = np.zeros(n_groups * n_groups, dtype=np.float64)
-    lr32 = np.float32(lr)
-    reg32 = np.float32(reg)
-    regb32 = np.float32(reg_bias)
-    mu32 = np.float32(global_mean)
     for s in range(n_groups):
-        shift = strata[s]
         for g in prange(n_groups):
-            blk = g * n_groups + (g + shift) % n_groups
+            blk = _stratum_block(g, strata[s], n_groups)
             errors[blk] = sgd_block(ptr[blk], ptr[blk + 1], bu, bi, br, seeds[blk], shuffle, P, Q, user_bias,
-                                    item_bias, mu32, lr32, reg32, regb32, fit_bias)
-    total = 0.0
-    for b in range(errors.size):
-        total += errors[b]
-    return total
+                                    item_bias, np.float32(global_mean), np.float32(lr), np.float32(reg),
+                                    np.float32(reg_bias), fit_bias)
+    return _total(errors)
+
+
+@njit(cache=True, nogil=True)
+def sgd_epoch_serial(ptr, bu, bi, br, n_groups, strata, seeds, shuffle, P, Q, user_bias, item_bias, global_mean, lr,
+                     reg, reg_bias, fit_bias):
+    """:func:`sgd_epoch` in the calling thread: the same blocks in the same strata, so the same result."""
+    errors = np.zeros(n_groups * n_groups, dtype=np.float64)
+    for s in range(n_groups):
+        for g in range(n_groups):
+            blk = _stratum_block(g, strata[s], n_groups)
+            errors[blk] = sgd_block(ptr[blk], ptr[blk + 1], bu, bi, br, seeds[blk], shuffle, P, Q, user_bias,
+                                    item_bias, np.float32(global_mean), np.float32(lr), np.float32(reg),
+                                    np.float32(reg_bias), fit_bias)
+    return _total(errors)
 
 
 def balanced_groups(counts, n_groups, rng):
