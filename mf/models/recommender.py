@@ -159,8 +159,7 @@ class Recommender:
         width = self._width(n, cols)
         idx = np.full((users.size, width), -1, dtype=np.int32)
         scores = np.full((users.size, width), -np.inf, dtype=np.float32)
-        warm = rows >= 0
-        warm[warm] = np.diff(self.user_items_.indptr)[rows[warm]] > 0
+        warm = self._has_history(rows)
         cold = ~warm
         if cold.any():
             _warn_cold(int(cold.sum()), users.size)
@@ -208,7 +207,7 @@ class Recommender:
         n = _check_n(n, "n")
         exclude_seen = _check_bool(exclude_seen, "exclude_seen")
         cols = self._candidate_cols(candidates, exclude, "candidates", "exclude")
-        indices, data = self._history(items, ratings)
+        indptr, indices, data = self._history(items, ratings)
         width = self._width(n, cols)
         if indices.size == 0:
             _warn_cold(1, 1)
@@ -217,7 +216,6 @@ class Recommender:
         elif indices.size == 0:
             idx, scores = self._popular_rank(width, cols)
         else:
-            indptr = np.array([0, indices.size], dtype=self.user_items_.indptr.dtype)
             state = self._fold_in_state(indptr, indices, data)
             seen = (indptr, indices) if exclude_seen else None
             idx, scores = self._rank(state, np.zeros(1, dtype=np.int64), width, seen, cols)
@@ -227,10 +225,7 @@ class Recommender:
         """Boolean mask: which of ``users`` (raw ids) have a training history (see :meth:`partial_fit_users`)."""
         self._check_fitted("user_items_")
         _, users = _query(users, "users")
-        rows = self.user_map_.lookup(users)
-        known = rows >= 0
-        known[known] = np.diff(self.user_items_.indptr)[rows[known]] > 0
-        return known
+        return self._has_history(self.user_map_.lookup(users))
 
     # ------------------------------------------------------------------ fold-in
     def fold_in(self, items, ratings=None):
@@ -274,9 +269,7 @@ class Recommender:
         ((2,), 'float')
         """
         self._check_fitted("user_items_")
-        indices, data = self._history(items, ratings)
-        indptr = np.array([0, indices.size], dtype=self.user_items_.indptr.dtype)
-        return self._fold_in_result(self._fold_in_state(indptr, indices, data))
+        return self._fold_in_result(self._fold_in_state(*self._history(items, ratings)))
 
     def partial_fit_users(self, users, items, ratings=None):
         """Add new users or update existing ones in place from (user, item, rating) triples.
@@ -505,8 +498,14 @@ class Recommender:
             )
         return values
 
+    def _has_history(self, rows):
+        """Boolean mask: which user ``rows`` (``-1`` = unknown) have stored interactions."""
+        warm = rows >= 0
+        warm[warm] = np.diff(self.user_items_.indptr)[rows[warm]] > 0
+        return warm
+
     def _history(self, items, ratings):
-        """Sorted item indices (int32) and float32 values of one new user's ratings."""
+        """One new user's ratings as a one-row CSR: ``(indptr, sorted item indices, float32 values)``."""
         raw = _ids(items, "items")
         cols = _index(self.item_map_, raw, "items")
         values = self._values(ratings, cols.size)
@@ -516,7 +515,8 @@ class Recommender:
         if repeated.any():
             twice = self.item_map_.ids[np.unique(cols[1:][repeated])]
             raise ValueError(f"items lists {_preview(twice)} more than once; pass each rated item once")
-        return cols.astype(self.user_items_.indices.dtype), values
+        indptr = np.array([0, cols.size], dtype=self.user_items_.indptr.dtype)
+        return indptr, cols.astype(self.user_items_.indices.dtype), values
 
     def _history_state(self):
         """``user_items_`` as persistable arrays."""
