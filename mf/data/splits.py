@@ -19,6 +19,7 @@ import numbers
 import numpy as np
 
 from .ids import IdMap
+from .random import check_random_state
 from .ratings import Ratings, as_ratings
 
 __all__ = ["train_test_split", "k_fold", "user_holdout", "temporal_split", "predefined"]
@@ -32,20 +33,6 @@ def _check_ratings(r, name="r"):
             f"mf.Ratings(users, items, ratings) or mf.Ratings.from_frame(df)"
         )
     return r
-
-
-def _rng(random_state):
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if random_state is None:
-        return np.random.default_rng()
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, (bool, np.bool_)):
-        if random_state < 0:
-            raise ValueError(f"random_state must be a non-negative int, got {random_state}")
-        return np.random.default_rng(int(random_state))
-    raise TypeError(
-        f"random_state must be an int, None or a numpy.random.Generator, got {type(random_state).__name__}"
-    )
 
 
 def _is_int(x):
@@ -135,7 +122,7 @@ def train_test_split(r, test_size=0.2, random_state=None):
     r = _check_ratings(r)
     n_test = _test_count(test_size, r.nnz)
     test = np.zeros(r.nnz, dtype=bool)
-    test[_rng(random_state).choice(r.nnz, size=n_test, replace=False)] = True
+    test[check_random_state(random_state).choice(r.nnz, size=n_test, replace=False)] = True
     return _split(r, test)
 
 
@@ -174,7 +161,7 @@ def k_fold(r, n_splits=5, random_state=None):
             f"n_splits must satisfy 2 <= n_splits <= {r.nnz} (the number of ratings), got {n_splits}"
         )
     fold = np.empty(r.nnz, dtype=np.int64)
-    fold[_rng(random_state).permutation(r.nnz)] = np.arange(r.nnz) % n_splits
+    fold[check_random_state(random_state).permutation(r.nnz)] = np.arange(r.nnz) % n_splits
     return _folds(r, fold, int(n_splits))
 
 
@@ -233,7 +220,7 @@ def user_holdout(r, test_size=None, n=None, random_state=None):
         per_user = np.full(r.n_users, _check_n(n), dtype=np.int64)
     per_user = np.minimum(per_user, np.maximum(counts - 1, 0))
     u = r.user_indices
-    order = np.lexsort((_rng(random_state).permutation(r.nnz), u))
+    order = np.lexsort((check_random_state(random_state).permutation(r.nnz), u))
     rank = np.empty(r.nnz, dtype=np.int64)
     rank[order] = np.arange(r.nnz) - starts[u]
     test = rank < per_user[u]

@@ -8,7 +8,7 @@ import numpy as np
 from ._synth import alias_table, fill
 from .ids import IdMap
 from .ratings import Ratings
-from .splits import _rng
+from .random import check_random_state
 
 __all__ = ["synthetic"]
 
@@ -137,7 +137,7 @@ def synthetic(
     rank = _count(rank, "rank", 1)
     noise = _amount(noise, "noise")
     skew = _amount(skew, "skew")
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
 
     user_activity = _zipf_weights(n_users, skew / 2, rng)
     item_popularity = _zipf_weights(n_items, skew / 2, rng)

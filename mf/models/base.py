@@ -5,6 +5,7 @@ import numbers
 
 import numpy as np
 
+from ..data.random import check_random_state
 from ..exceptions import NotFittedError
 
 __all__ = ["Estimator", "MODEL_REGISTRY"]
@@ -102,10 +103,4 @@ def check_choice(value, name, choices):
     return value
 
 
-def resolve_rng(random_state):
-    """A numpy Generator from None, an int seed or a Generator."""
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if random_state is None or (isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)):
-        return np.random.default_rng(random_state)
-    raise TypeError(f"random_state must be None, an int or a numpy Generator, got {random_state!r}")
+resolve_rng = check_random_state

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from ..data.ids import IdMap
+from ..data.random import check_random_state
 from ..data.ratings import as_ratings
 from ..exceptions import FitError
 from ..kernels.adam import adam_epoch
@@ -17,7 +18,7 @@ from ..kernels.sgd import balanced_groups, group_by_block, sgd_epoch, sgd_epoch_
 from ..kernels.threads import numba_threads, resolve_threads
 from ..kernels.topk import topk_blocked, topk_cosine
 from ..persist import decode_ids, encode_ids, save
-from .base import Estimator, check_choice, check_float, check_int, resolve_rng
+from .base import Estimator, check_choice, check_float, check_int
 from .recommender import Recommender, rating_rmse, with_targets
 
 __all__ = ["MatrixFactorization"]
@@ -225,7 +226,7 @@ class MatrixFactorization(Recommender, Estimator):
         train = with_targets(X, y)
         if self.early_stopping and validation is None:
             raise ValueError("early_stopping=True needs validation data: pass fit(..., validation=...)")
-        rng = resolve_rng(self.random_state)
+        rng = check_random_state(self.random_state)
         val = None if validation is None else self._validation_arrays(as_ratings(validation, "validation"), train)
 
         k = p["factors"]
