@@ -11,11 +11,11 @@ Examples
 """
 
 import collections
-import contextlib
 import numbers
 
-import numba
 import numpy as np
+
+from ..kernels.threads import max_threads, numba_threads
 
 __all__ = ["clear_session", "set_num_threads", "get_num_threads", "floatx", "epsilon"]
 
@@ -79,14 +79,7 @@ def get_num_threads():
     return _num_threads[0]
 
 
-@contextlib.contextmanager
 def kernel_threads():
-    """Run the body with numba's thread count set as configured; restore it afterwards."""
-    limit = int(numba.config.NUMBA_NUM_THREADS)
-    wanted = limit if _num_threads[0] is None else min(_num_threads[0], limit)
-    previous = numba.get_num_threads()
-    numba.set_num_threads(wanted)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
+    """Context manager: run the body with numba's thread count set as configured; restore it afterwards."""
+    limit = max_threads()
+    return numba_threads(limit if _num_threads[0] is None else min(_num_threads[0], limit))
