@@ -79,7 +79,7 @@ import scipy.sparse as sp
 from . import __version__
 from .data.movielens import data_home, list_datasets, load_movielens
 from .data.ratings import Ratings
-from .data.readers import _open_binary, read_csv
+from .data.readers import open_binary, read_csv
 from .data.splits import temporal_split, train_test_split, user_holdout
 from .evaluate import RANKING_METRICS, ranking
 from .metrics import auc, mae, rmse
@@ -455,7 +455,7 @@ def _load_file(spec, path, args):
 
 def _sniff(path, sep):
     """The separator (``sep``, or guessed) and the fields of the first non-blank line of a ratings file."""
-    with _open_binary(path) as (stream, _, _):
+    with open_binary(path) as (stream, _, _):
         head = stream.read(1 << 16)
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     line = next((ln for ln in text.splitlines() if ln.strip()), None)

@@ -19,7 +19,7 @@ from numba import njit
 
 from .ratings import Ratings
 
-__all__ = ["read_csv"]
+__all__ = ["read_csv", "open_binary"]
 
 _BLOCK_BYTES = 1 << 23
 _SCRATCH_ROWS = 1 << 18
@@ -355,8 +355,37 @@ def _split_line(text, sep, strip):
 
 
 @contextlib.contextmanager
-def _open_binary(source):
-    """Yield ``(binary stream, display name, size or None)``; paths may be gzip, bz2 or xz compressed."""
+def open_binary(source):
+    """Open a ratings source for reading bytes, decompressing gzip, bz2 and xz files.
+
+    Parameters
+    ----------
+    source : str, bytes, os.PathLike or binary file object
+        A path (compression is recognised from the file's first bytes, not
+        its name) or an already open binary stream, which is used as it is
+        and left open.
+
+    Yields
+    ------
+    stream : binary file object
+    name : str
+        The path, or the stream's ``name`` (``"<stream>"`` when it has none).
+    size : int or None
+        The file's size in bytes for an uncompressed path, else ``None``.
+
+    Raises
+    ------
+    TypeError
+        ``source`` is a text-mode file or not a path or file object.
+
+    Examples
+    --------
+    >>> import io
+    >>> from mf.data.readers import open_binary
+    >>> with open_binary(io.BytesIO(b"u,i,r")) as (stream, name, size):
+    ...     stream.read(), name, size
+    (b'u,i,r', '<stream>', None)
+    """
     if isinstance(source, io.TextIOBase):
         raise TypeError("path is a text-mode file; open it in binary mode ('rb') or pass its path")
     if hasattr(source, "read"):
@@ -479,7 +508,7 @@ def _read_columns(source, specs, kinds, *, sep, header, encoding, comment):
     roles = list(specs)
     strip = sep != " "
     comment_byte = -1 if comment is None else comment.encode(encoding)[0]
-    with _open_binary(source) as (stream, name, size):
+    with open_binary(source) as (stream, name, size):
         block_bytes = _BLOCK_BYTES
         data = stream.read(block_bytes)
         if data.startswith(codecs.BOM_UTF8):
