@@ -543,7 +543,7 @@ def _build_model(args):
     common = {"random_state": args.seed, "n_threads": args.threads, "verbose": 0 if args.quiet else 1}
     model.set_params(**{k: v for k, v in common.items() if k in model.get_params()})
     try:
-        model._validated()
+        model.check_params()
     except (TypeError, ValueError) as exc:
         raise _UsageError(f"--model {args.model}: {exc}") from None
     return model

@@ -52,6 +52,29 @@ class Estimator:
         ]
         return f"{type(self).__name__}({', '.join(changed)})"
 
+    def check_params(self):
+        """Validate the parameters now, as ``fit`` would, without fitting.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        TypeError, ValueError
+            A parameter has the wrong type or value; the message names it.
+
+        Examples
+        --------
+        >>> import mf
+        >>> mf.MatrixFactorization(factors=0).check_params()
+        Traceback (most recent call last):
+        ...
+        ValueError: factors must be >= 1, got 0
+        """
+        self._validated()
+        return self
+
     def _check_fitted(self, attribute):
         if not hasattr(self, attribute):
             raise NotFittedError(
