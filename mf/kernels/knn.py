@@ -19,7 +19,7 @@ from numba import njit, prange
 
 from .similarity import balanced_bounds, heap_offer
 from .threads import numba_threads, resolve_threads
-from .topk import _sift_down
+from .topk import sort_heap
 
 __all__ = ["baseline_neighbours", "knn_score_block", "knn_predict_groups"]
 
@@ -182,14 +182,7 @@ def _baseline_kernel(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, k, shrinkage, min
                 sxy[j] = 0.0
                 sxx[j] = 0.0
                 syy[j] = 0.0
-            for end in range(size - 1, 0, -1):
-                v = hv[0]
-                c = hc[0]
-                hv[0] = hv[end]
-                hc[0] = hc[end]
-                hv[end] = v
-                hc[end] = c
-                _sift_down(hv, hc, 0, end)
+            sort_heap(hv, hc, size)
             for t in range(size):
                 out_idx[i, t] = hc[t]
                 out_val[i, t] = hv[t]

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from .threads import numba_threads, resolve_threads
-from .topk import _sift_down, _sift_up, _worse
+from .topk import _sift_down, _sift_up, _worse, sort_heap
 
 __all__ = ["topk_neighbours", "COSINE", "PEARSON"]
 
@@ -102,14 +102,7 @@ def _neighbours_kernel(
                     sy[j] = 0.0
                     sxx[j] = 0.0
                     syy[j] = 0.0
-            for end in range(size - 1, 0, -1):
-                v = hv[0]
-                c = hc[0]
-                hv[0] = hv[end]
-                hc[0] = hc[end]
-                hv[end] = v
-                hc[end] = c
-                _sift_down(hv, hc, 0, end)
+            sort_heap(hv, hc, size)
             for t in range(size):
                 out_idx[i, t] = hc[t]
                 out_val[i, t] = hv[t]

@@ -78,6 +78,19 @@ def _sift_up(hs, hc, pos):
     hc[pos] = c
 
 
+@njit(cache=True, nogil=True, inline="always")
+def sort_heap(hs, hc, size):
+    """Sort the first ``size`` entries of a heap (worst at the root) in place, best first (heapsort)."""
+    for end in range(size - 1, 0, -1):
+        s = hs[0]
+        c = hc[0]
+        hs[0] = hs[end]
+        hc[0] = hc[end]
+        hs[end] = s
+        hc[end] = c
+        _sift_down(hs, hc, 0, end)
+
+
 @njit(cache=True, nogil=True)
 def _push(seg, seg_bias, offset, lo, hi, hs, hc, size, k, thresh):
     """Push entries ``lo..hi-1`` of a row segment (column ``offset + j``) into the heap.
@@ -153,14 +166,7 @@ def select_topk_block(scores, bias, rows, indptr, indices, filter_seen, item_col
                     size, thresh = _scan(row, bias, lo, c, hs, hc, size, k, thresh)
                     lo = c + 1
         size, thresh = _scan(row, bias, lo, n_cols, hs, hc, size, k, thresh)
-        for end in range(size - 1, 0, -1):
-            s = hs[0]
-            c = hc[0]
-            hs[0] = hs[end]
-            hc[0] = hc[end]
-            hs[end] = s
-            hc[end] = c
-            _sift_down(hs, hc, 0, end)
+        sort_heap(hs, hc, size)
         for j in range(size):
             hc[j] = col_item[hc[j]]
         for j in range(size, k):
