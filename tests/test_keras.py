@@ -177,8 +177,14 @@ def test_set_weights_rejects_wrong_count_and_shape():
     with pytest.raises(ValueError, match="4 weight arrays"):
         model.set_weights(weights[:3])
     weights[1] = np.zeros((2, 2))
-    with pytest.raises(ValueError, match=r"embedding_1/embeddings has shape \(5, 3\)"):
+    with pytest.raises(ValueError, match=r"Model '.*': weight embedding_1/embeddings has shape \(5, 3\); got an"):
         model.set_weights(weights)
+    layer = model.layers[2]
+    owner = f"Embedding layer '{layer.name}'"
+    with pytest.raises(ValueError, match=rf"{owner} has 1 weight arrays \({layer.name}/embeddings\); got 2"):
+        layer.set_weights([np.zeros((6, 3))] * 2)
+    with pytest.raises(ValueError, match=rf"{owner}: weight {layer.name}/embeddings has shape"):
+        layer.set_weights([np.zeros((6, 2))])
 
 
 # --- gradient checks -------------------------------------------------------------------------

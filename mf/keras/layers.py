@@ -97,6 +97,22 @@ class Variable:
         return f"<Variable path={self.path}, shape={self.shape}, dtype=float32>"
 
 
+def assign_weights(variables, weights, owner):
+    """``set_weights`` of a layer or model: check every array against ``variables``, then assign them all."""
+    weights = list(weights)
+    if len(weights) != len(variables):
+        raise ValueError(f"{owner} has {len(variables)} weight arrays "
+                         f"({', '.join(v.path for v in variables)}); got {len(weights)}")
+    arrays = []
+    for var, w in zip(variables, weights):
+        w = np.asarray(w)
+        if w.shape != var.shape:
+            raise ValueError(f"{owner}: weight {var.path} has shape {var.shape}; got an array of shape {w.shape}")
+        arrays.append(w)
+    for var, w in zip(variables, arrays):
+        var.assign(w)
+
+
 class KerasTensor:
     """A symbolic tensor: the output of a layer in a graph under construction."""
 
@@ -231,19 +247,7 @@ class Layer:
 
     def set_weights(self, weights):
         """Overwrite the weights in place from a list of arrays of the same shapes."""
-        weights = list(weights)
-        if len(weights) != len(self._weights):
-            raise ValueError(f"{self._describe()} expects {len(self._weights)} weight arrays, "
-                             f"got {len(weights)}")
-        arrays = []
-        for var, w in zip(self._weights, weights):
-            w = np.asarray(w)
-            if w.shape != var.shape:
-                raise ValueError(f"{self._describe()}: weight {var.path} has shape {var.shape}, "
-                                 f"got an array of shape {w.shape}")
-            arrays.append(w)
-        for var, w in zip(self._weights, arrays):
-            var.assign(w)
+        assign_weights(self._weights, weights, self._describe())
 
     def count_params(self):
         return int(sum(int(np.prod(v.shape)) for v in self._weights))

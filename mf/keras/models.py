@@ -357,19 +357,7 @@ class Model:
 
     def set_weights(self, weights):
         """Overwrite all weights from a list of arrays in :meth:`get_weights` order."""
-        weights = list(weights)
-        if len(weights) != len(self._vars):
-            raise ValueError(f"Model '{self.name}' has {len(self._vars)} weight arrays "
-                             f"({', '.join(v.path for v in self._vars)}); got {len(weights)}")
-        arrays = []
-        for v, w in zip(self._vars, weights):
-            w = np.asarray(w)
-            if w.shape != v.shape:
-                raise ValueError(f"Weight {v.path} has shape {v.shape}; got an array of shape "
-                                 f"{w.shape}")
-            arrays.append(w)
-        for v, w in zip(self._vars, arrays):
-            v.assign(w)
+        layers_module.assign_weights(self._vars, weights, f"Model '{self.name}'")
 
     def count_params(self):
         return int(self._flat.size)
