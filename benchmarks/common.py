@@ -5,11 +5,41 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
+CACHE = Path(__file__).resolve().parent / ".cache"
 ML100K = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
+
+
+def ml100k_dir():
+    """Folder with ML-100K's u.data and u1..u5 splits, or None.
+
+    ``../shared/data/ml-100k`` when present, else the release that
+    ``mf.datasets.load_movielens("100k")`` downloads (or finds in its cache),
+    unpacked into ``benchmarks/.cache/ml-100k``.
+    """
+    if (ML100K / "u1.base").exists():
+        return ML100K
+    dest = CACHE / "ml-100k"
+    names = ["u.data"] + [f"u{k}.{part}" for k in range(1, 6) for part in ("base", "test")]
+    if not all((dest / name).exists() for name in names):
+        import zipfile
+
+        from mf.datasets import data_home, load_movielens
+
+        try:
+            load_movielens("100k")
+        except OSError as exc:
+            print(f"ML-100K is not available ({exc})", file=sys.stderr)
+            return None
+        dest.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(data_home() / "ml-100k.zip") as archive:
+            for name in names:
+                (dest / name).write_bytes(archive.read(f"ml-100k/{name}"))
+    return dest
 
 
 def machine():

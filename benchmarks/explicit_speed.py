@@ -7,13 +7,15 @@
   epoch, alternating libraries, median of ``--repeats``.
 - ALS, 50 factors: seconds per iteration, mf (exact and 3 CG steps)
   against LensKit's BiasedMF (``lenskit.algorithms.als``, coordinate descent
-  and LU, when importable; LensKit 0.14 needs numpy < 2, so run this part
-  in its own environment with ``--skip sgd,throughput``).
+  and LU; LensKit 0.14 needs numpy < 2, so ``benchmarks.peers`` runs it in
+  its own environment when it is not importable here) and Spark's ALS
+  (local mode; fit time / iterations, job set-up included).
 - Throughput against the machine: our single-thread SGD epoch against a
   read-only pass that touches ``P[u]`` and ``Q[i]`` of every rating in the
   same order (a dot product per rating).
 
-Peers are optional: each is skipped with a note when it is not installed.
+Peers are optional (``benchmarks.peers``): each is skipped with a note when
+it is not installed.
 """
 
 import argparse
@@ -26,6 +28,7 @@ from numba import njit
 import mf
 from mf.kernels.threads import numba_threads
 
+from . import peers
 from .common import alternate, machine, median, save, table, timed, versions
 
 
@@ -50,20 +53,10 @@ def make_data(n):
 
 
 def surprise_fit(data, factors, epochs):
-    try:
-        import pandas as pd
-        import surprise
-    except ImportError:
+    model = peers.SurpriseModel("SVD", n_factors=factors, n_epochs=epochs, random_state=0)
+    if model.available():
         return None
-    frame = pd.DataFrame({"u": data.user_indices, "i": data.item_indices, "r": data.values})
-    lo, hi = data.rating_range
-    trainset = surprise.Dataset.load_from_df(frame, surprise.Reader(rating_scale=(lo, hi))).build_full_trainset()
-
-    def run():
-        algo = surprise.SVD(n_factors=factors, n_epochs=epochs, random_state=0)
-        return timed(algo.fit, trainset)[0]
-
-    return run
+    return lambda: model.fit(data)
 
 
 def mf_fit(data, solver, factors, epochs, threads, **kw):
@@ -78,18 +71,16 @@ def mf_fit(data, solver, factors, epochs, threads, **kw):
     return run
 
 
-def lenskit_als(data, factors, iterations, method):
-    try:
-        import pandas as pd
-        from lenskit.algorithms.als import BiasedMF
-    except ImportError:
+def peer_als(model, data, iterations):
+    """Seconds per iteration of a peer's ALS: its own per-iteration timer, else fit time / iterations."""
+    if model.available():
         return None
-    frame = pd.DataFrame({"user": data.user_indices, "item": data.item_indices, "rating": data.values})
 
     def run():
-        algo = BiasedMF(factors, iterations=iterations, rng_spec=0, method=method)
-        return timed(algo.fit, frame)[0] / iterations
+        seconds = model.fit(data)
+        return median(model.epoch_seconds) if model.epoch_seconds else seconds / iterations
 
+    run.model = model
     return run
 
 
@@ -129,16 +120,22 @@ def als_vs_lenskit(n, repeats, iterations=5):
     for t in (1, 2):
         runs[f"mf als exact {t}t"] = mf_fit(data, "als", 50, iterations, t)
         runs[f"mf als cg3 {t}t"] = mf_fit(data, "als", 50, iterations, t, cg_steps=3)
-    for method in ("cd", "lu"):
-        peer = lenskit_als(data, 50, iterations, method)
+    threads = peers.cores()
+    for name, model in [(f"lenskit BiasedMF {method}", peers.LensKitBiasedMF(50, iterations=iterations, method=method))
+                        for method in ("cd", "lu")] + [("spark ALS", peers.SparkALS(rank=50, iterations=iterations))]:
+        peer = peer_als(model, data, iterations)
         if peer is not None:
-            runs[f"lenskit BiasedMF {method}"] = peer
+            runs[f"{name} {threads}t"] = peer
     for run in runs.values():
         run()
         if hasattr(run, "per_epoch"):
             run.per_epoch.clear()
     times = alternate(runs, repeats)
-    base = median(times["lenskit BiasedMF cd"]) if "lenskit BiasedMF cd" in times else None
+    for run in runs.values():
+        if hasattr(run, "model"):
+            run.model.close()
+    peers.shutdown()
+    base = median(times[f"lenskit BiasedMF cd {threads}t"]) if f"lenskit BiasedMF cd {threads}t" in times else None
     rows, results = [], []
     for name, ts in times.items():
         per_iter = median(runs[name].per_epoch) if hasattr(runs[name], "per_epoch") else median(ts)
@@ -184,7 +181,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
     sizes = [float(s) for s in args.sizes.split(",")]
-    payload = dict(machine=machine(), versions=versions("mf", "numba", "numpy", "surprise", "lenskit"))
+    payload = dict(machine=machine(), versions={**versions("mf", "numba", "numpy"), **peers.versions()},
+                   settings=vars(args))
     print(payload["machine"], payload["versions"], file=sys.stderr)
     started = time.time()
     if "sgd" not in skip:
