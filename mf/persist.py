@@ -101,12 +101,22 @@ def save(model, path, metadata=None):
         params={k: _jsonable(v) for k, v in model.get_params().items()},
     )
     blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    return write_npz_atomic(path, {_META_KEY: blob, **arrays})
+
+
+def write_npz_atomic(path, arrays):
+    """Write ``arrays`` to an ``.npz`` file at ``path`` atomically; returns the path as a ``str``.
+
+    The archive goes to a temporary file in the same folder, is synced to disk
+    and then renamed over ``path``, so a reader never sees a partial file and
+    a failure leaves nothing behind.
+    """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".mf-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **{_META_KEY: blob}, **arrays)
+            np.savez(fh, **arrays)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -31,12 +31,12 @@ import math
 import numbers
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
 
 from ..kernels import keras_graph as kg
+from ..persist import write_npz_atomic
 from . import _summary, backend, callbacks as callbacks_module, layers as layers_module
 from . import losses as losses_module, metrics as metrics_module, optimizers as optimizers_module
 from ._progbar import Progbar, _dynamic_display
@@ -773,21 +773,9 @@ def _check_verbose(verbose):
 
 
 def _write_npz(filepath, config, arrays):
-    path = os.fspath(filepath)
-    directory = os.path.dirname(os.path.abspath(path))
     payload = {"__config__": np.frombuffer(json.dumps(config).encode("utf-8"), dtype=np.uint8)}
     payload.update(arrays)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    write_npz_atomic(filepath, payload)
 
 
 def _read_npz(filepath, formats):
