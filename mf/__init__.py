@@ -5,13 +5,15 @@ __version__ = "0.1.0"
 from . import datasets, evaluate, metrics, similarity, split
 from .data import Ratings
 from .exceptions import FitError, NotFittedError
-from .models import ColdStartWarning, ItemKNN, MatrixFactorization
+from .models import BPR, ColdStartWarning, ImplicitALS, ItemKNN, MatrixFactorization
 from .persist import load
 
 __all__ = [
     "Ratings",
     "MatrixFactorization",
     "ItemKNN",
+    "ImplicitALS",
+    "BPR",
     "ColdStartWarning",
     "FitError",
     "NotFittedError",
