@@ -10,15 +10,7 @@ from mf.kernels.als import als_cg_rows, als_solve_rows
 from mf.kernels.sgd import balanced_groups, group_by_block, sgd_block, sgd_epoch, sgd_epoch_serial
 from mf.kernels.threads import numba_threads
 
-
-def planted(n_users=60, n_items=40, rank=5, density=0.5, noise=0.0, seed=0):
-    rng = np.random.default_rng(seed)
-    U = rng.normal(0, 1, (n_users, rank))
-    V = rng.normal(0, 1, (n_items, rank))
-    dense = 3 + 0.4 * U @ V.T + noise * rng.normal(size=(n_users, n_items))
-    mask = rng.random((n_users, n_items)) < density
-    users, items = np.nonzero(mask)
-    return mf.Ratings(users, items, dense[users, items])
+from planted import planted
 
 
 @pytest.fixture(scope="module")

@@ -8,18 +8,9 @@ from hypothesis import strategies as st
 import mf
 from mf.models import ItemKNN, MatrixFactorization
 
+from planted import planted
 
-def planted(n_users=60, n_items=40, rank=4, density=0.5, noise=0.3, seed=0):
-    rng = np.random.default_rng(seed)
-    U = rng.normal(0, 1, (n_users, rank))
-    V = rng.normal(0, 1, (n_items, rank))
-    dense = 3 + 0.4 * U @ V.T + noise * rng.normal(size=(n_users, n_items))
-    mask = rng.random((n_users, n_items)) < density
-    users, items = np.nonzero(mask)
-    return mf.Ratings(users, items, dense[users, items])
-
-
-DATA = planted()
+DATA = planted(rank=4, noise=0.3)
 
 
 @pytest.fixture(scope="module")
