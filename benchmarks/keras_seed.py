@@ -20,7 +20,10 @@ and pass its interpreter, which then runs this same file as a worker::
     python benchmarks/keras_seed.py --tf-python .venv-bench/bin/python
 
 Without ``--tf-python`` only mf.keras is measured.  ``--epochs`` and
-``--batch-sizes`` shorten a run.
+``--batch-sizes`` shorten a run. Each engine trains in a fresh process; the
+engines alternate ``--repeats`` times and the epoch times are the medians
+over repeats (the curves are the same in every repeat). The results are
+saved to ``results/keras_seed.json``.
 """
 
 import argparse
@@ -31,6 +34,11 @@ import sys
 import time
 
 import numpy as np
+
+try:
+    from .common import machine, save, versions
+except ImportError:  # run as a script: benchmarks/ is on sys.path
+    from common import machine, save, versions
 
 DATA = os.environ.get("ML100K", os.path.join(os.path.dirname(__file__), "..", "..", "shared",
                                               "data", "ml-100k", "u.data"))
@@ -155,19 +163,47 @@ def main():
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[256, 64])
     parser.add_argument("--data", default=DATA, help="path of ml-100k/u.data")
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--worker", choices=["mf", "tf"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(run(args.worker, args.data, args.epochs, args.batch_sizes)))
         return
-    results = [run("mf", args.data, args.epochs, args.batch_sizes)]
+    engines = {"mf": sys.executable}
     if args.tf_python:
-        proc = subprocess.run([args.tf_python, __file__, "--worker", "tf", "--data", args.data,
-                               "--epochs", str(args.epochs), "--batch-sizes",
-                               *map(str, args.batch_sizes)],
-                              capture_output=True, text=True, check=True)
-        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        engines["tf"] = args.tf_python
+    repeats = {engine: [] for engine in engines}
+    for _ in range(args.repeats):
+        for engine, python in engines.items():
+            proc = subprocess.run([python, os.path.abspath(__file__), "--worker", engine, "--data", args.data,
+                                   "--epochs", str(args.epochs), "--batch-sizes", *map(str, args.batch_sizes)],
+                                  capture_output=True, text=True, check=True)
+            repeats[engine].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    results = [median_over_repeats(runs) for runs in repeats.values()]
     report(results)
+    save("keras_seed", dict(machine=machine(), versions=versions("mf", "numba", "numpy"),
+                            tf_versions=tf_versions(args.tf_python), settings=vars(args), results=results))
+
+
+def median_over_repeats(runs):
+    """One engine's result with each epoch's (and predict's) time the median over the repeats."""
+    out = runs[0]
+    for batch_size, run_ in out["runs"].items():
+        for key in ("epoch_seconds", "epoch_cpu_seconds"):
+            run_[key] = np.median([r["runs"][batch_size][key] for r in runs], axis=0).tolist()
+        for n in run_["predict_seconds"]:
+            run_["predict_seconds"][n] = float(np.median([r["runs"][batch_size]["predict_seconds"][n] for r in runs]))
+        run_["repeats"] = len(runs)
+    return out
+
+
+def tf_versions(python):
+    if not python:
+        return None
+    code = "import tensorflow, keras, json; print(json.dumps([tensorflow.__version__, keras.__version__]))"
+    proc = subprocess.run([python, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    return dict(zip(("tensorflow", "keras"), json.loads(proc.stdout.strip().splitlines()[-1])))
 
 
 if __name__ == "__main__":
