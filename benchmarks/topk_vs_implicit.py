@@ -16,7 +16,7 @@ and MovieLens ml-latest-small (610 users x 9,724 items, bundled). Thread count
 ``num_threads=t`` with BLAS limited to one thread, the configuration it asks
 for (it warns otherwise). The two libraries alternate, ``--repeats`` times,
 and the median is reported as users per second. implicit and threadpoolctl are
-optional: without them only mf is timed.
+optional: without them only mf is timed. Results: ``results/topk_vs_implicit.json``.
 """
 
 import argparse
@@ -27,6 +27,11 @@ import numpy as np
 
 from mf.datasets import load_movielens, synthetic
 from mf.kernels.topk import topk_blocked
+
+try:
+    from .common import machine, save, versions
+except ImportError:  # run as a script: benchmarks/ is on sys.path
+    from common import machine, save, versions
 
 try:
     from threadpoolctl import threadpool_limits
@@ -133,9 +138,12 @@ def main(argv=None):
     threads = [int(t) for t in args.threads.split(",")]
     if AlternatingLeastSquares is None:
         print(f"implicit is not importable ({IMPLICIT_ERROR}); timing mf only")
+    rows = []
     for name, ratings in datasets():
         print(f"{name}: {ratings!r}")
-        run(name, ratings, threads, args.repeats)
+        rows += run(name, ratings, threads, args.repeats)
+    print("wrote", save("topk_vs_implicit", dict(machine=machine(), versions=versions("mf", "numba", "numpy", "implicit"),
+                                                 n=N, factors=FACTORS, repeats=args.repeats, rows=rows)))
 
 
 if __name__ == "__main__":
