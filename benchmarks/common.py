@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(os.environ.get("MF_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
 CACHE = Path(__file__).resolve().parent / ".cache"
 ML100K = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
 

@@ -9,10 +9,12 @@ The input is ``n`` distinct (user, item) pairs of a 480k x 18k matrix (the
 Netflix-prize shape) in scattered order, with float32 ratings. It prints the
 construction time, the time of the first ``to_csr()``, the bytes of the
 container (index arrays, values, id maps) and of what the CSR adds, and the
-process's RSS before construction and at its peak.
+process's RSS before construction and at its peak. Each size is recorded
+under its rating count in ``results/ratings_memory.json`` (other sizes kept).
 """
 
 import argparse
+import json
 import math
 import resource
 import sys
@@ -21,6 +23,8 @@ import time
 import numpy as np
 
 from mf import Ratings
+
+from .common import RESULTS, machine, save, versions
 
 N_USERS = 480_189
 N_ITEMS = 17_770
@@ -109,6 +113,12 @@ def main(argv=None):
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
+    previous = RESULTS / "ratings_memory.json"
+    sizes = json.loads(previous.read_text())["sizes"] if previous.exists() else {}
+    sizes[str(r.nnz)] = dict(n_users=r.n_users, n_items=r.n_items, input_ids=args.dtype, build_s=build,
+                             to_csr_s=to_csr, container_mib=container, csr_extra_mib=extra, rss_before_mib=rss_before,
+                             peak_rss_mib=_peak_rss_mb())
+    save("ratings_memory", dict(machine=machine(), versions=versions("mf", "numba", "numpy"), sizes=sizes))
     return 0
 
 
