@@ -30,6 +30,7 @@ from .common import machine, median, ml100k_dir, save, table, versions
 
 CONFIGS = {
     "default-als": dict(solver="als"),
+    "als-cg3": dict(solver="als", cg_steps=3),
     "default-sgd": dict(solver="sgd"),
     "default-adam": dict(solver="adam"),
     "tuned-als": dict(solver="als", factors=128, reg=0.12),

@@ -14,8 +14,10 @@ Every fit runs in a fresh process, so its peak resident memory
 its own: loading the data, converting it to the library's format, fitting.
 Models (``--models``):
 
-- ``mf-als``, ``mf-sgd``: ``mf.MatrixFactorization`` with ``--factors``,
-  ``--iterations`` and ``--threads`` (per-iteration times from ``history_``).
+- ``mf-als``, ``mf-als-cg``, ``mf-sgd``: ``mf.MatrixFactorization`` with
+  ``--factors``, ``--iterations`` and ``--threads`` (per-iteration times from
+  ``history_``): exact ALS, ALS with 3 conjugate-gradient steps per row
+  (``cg_steps=3``), SGD.
 - ``lenskit-als``: LensKit's ``BiasedMF`` (coordinate descent, its default),
   per-iteration times from ``fit_iters``; run in LensKit's interpreter.
 - ``spark-als``: Spark's ``ALS`` in ``local[threads]``; fit time / iterations
@@ -47,6 +49,7 @@ from .common import CACHE, machine, median, save, table, versions
 NETFLIX_USERS, NETFLIX_ITEMS, NETFLIX_RATINGS = 480_189, 17_770, 100_000_000
 MODELS = {
     "mf-als": dict(label="mf ALS", family="ALS", python="bench"),
+    "mf-als-cg": dict(label="mf ALS (3 CG steps)", family="ALS", python="bench"),
     "mf-sgd": dict(label="mf SGD", family="SGD", python="bench"),
     "lenskit-als": dict(label="LensKit BiasedMF (cd)", family="ALS", python="lenskit"),
     "spark-als": dict(label="Spark ALS", family="ALS", python="bench"),
@@ -132,6 +135,9 @@ def load(n):
 def adapter(model, factors, iterations, threads):
     if model == "mf-als":
         return peers.MF("mf ALS", threads, solver="als", factors=factors, epochs=iterations, random_state=0)
+    if model == "mf-als-cg":
+        return peers.MF("mf ALS (3 CG steps)", threads, solver="als", cg_steps=3, factors=factors, epochs=iterations,
+                        random_state=0)
     if model == "mf-sgd":
         return peers.MF("mf SGD", threads, solver="sgd", factors=factors, epochs=iterations, random_state=0)
     if model == "lenskit-als":
@@ -154,7 +160,7 @@ def work(model, n, factors, iterations, threads):
     prepare_s = time.perf_counter() - start - fit_s
     peak = peak_rss_mb()
     sample = np.random.default_rng(0).choice(data.nnz, size=min(data.nnz, 10_000), replace=False)
-    pred = m.predict(data.users[sample], data.items[sample])
+    pred = m.predict(data.user_ids[data.user_indices[sample]], data.item_ids[data.item_indices[sample]])
     train_rmse = float(np.sqrt(np.mean((pred - data.values[sample]) ** 2)))
     m.close()
     peers.shutdown()

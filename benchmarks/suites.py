@@ -7,6 +7,7 @@ that every step works in a few minutes and write to ``benchmarks/.cache/quick``.
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from . import peers
 
@@ -31,6 +32,8 @@ class Step:
         """Arguments found at run time: the TF-Keras interpreter for the Keras benchmark."""
         if self.module == "keras_seed":
             python = peers.tf_python()
+            if python and Path(python).is_relative_to(peers.ROOT):
+                python = str(Path(python).relative_to(peers.ROOT))
             return ["--tf-python", python] if python else []
         return []
 
@@ -54,7 +57,7 @@ SUITES = {
     "scale": [
         Step("ratings_memory", ["--n", "10000000"], ["--n", "1000000"], result="ratings_memory"),
         Step("ratings_memory", ["--n", "100000000"], ["--n", "100000"], result="ratings_memory", heavy=True),
-        Step("scale", [], ["--sizes", "1e5,1e6", "--repeats", "1", "--models", "mf-als,mf-sgd,surprise-svd"],
+        Step("scale", [], ["--sizes", "1e5,1e6", "--repeats", "1", "--models", "mf-als,mf-als-cg,mf-sgd,surprise-svd"],
              heavy=True),
     ],
     "keras": [
