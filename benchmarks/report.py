@@ -325,8 +325,9 @@ def scale_section(data, folder, page, headline):
              f"{s.get('threads')} threads (Surprise: one). Every fit runs in a fresh process; peak memory is that "
              "process's peak resident set (plus Spark's JVM), data loading and conversion included. Per-iteration "
              "time is the library's own timer where it has one (mf, LensKit: iterations 2–n), else fit time / "
-             "iterations (Spark, with its job set-up; Surprise). Medians over repeats; sizes of "
-             f"{num(s.get('single_above'))} ratings or more run once. 'train RMSE' is measured on 10,000 training "
+             "iterations (Spark, with its job set-up; Surprise). Medians over repeats (the runs column); sizes of "
+             f"{num(s.get('single_above'))} ratings or more run once, and the peers run once from "
+             f"{num(s.get('peer_single_above'))} ratings on. 'train RMSE' is measured on 10,000 training "
              "ratings, a check that every fit learned."]
     rows = [[f"{x['n']:,}", x["label"], x["threads"], secs(x["iter_s"]), secs(x["fit_s"]), mib(x["peak_rss_mb"]),
              f"{x['train_rmse_sample']:.3f}", x["repeats"]] for x in summary]

@@ -24,9 +24,10 @@ Models (``--models``):
   (job set-up included).
 - ``surprise-svd``: Surprise's ``SVD`` (one thread); fit time / epochs.
 
-Peers run up to ``--peer-max`` ratings (Surprise up to ``--surprise-max``,
-as it keeps every rating in Python dictionaries). Libraries alternate within
-each repeat; sizes of ``--single-above`` ratings or more run once. Results
+Peers run up to ``--peer-max`` ratings. Libraries alternate within each
+repeat; sizes of ``--single-above`` ratings or more run once, and the peers
+run once from ``--peer-single-above`` ratings on (Spark's fit at 10M ratings
+takes about ten minutes on two cores). Results
 are saved after every fit (``results/scale.json``), so an interrupted run
 keeps what it reached; a fit that fails or passes ``--timeout`` is recorded
 with its error and the last lines it printed.
@@ -226,7 +227,7 @@ def main(argv=None):
     ap.add_argument("--iterations", type=int, default=10)
     ap.add_argument("--threads", type=int, default=peers.cores())
     ap.add_argument("--peer-max", type=float, default=1e7, help="largest size the peers run at")
-    ap.add_argument("--surprise-max", type=float, default=1e6)
+    ap.add_argument("--peer-single-above", type=float, default=1e7, help="sizes from here on run the peers once")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds allowed to one fit")
     ap.add_argument("--generate", type=float, help=argparse.SUPPRESS)
     ap.add_argument("--worker", choices=list(MODELS), help=argparse.SUPPRESS)
@@ -266,11 +267,12 @@ def main(argv=None):
                 save("scale", payload)
                 continue
         payload["data"][str(n)] = json.loads((folder(n) / "meta.json").read_text())
-        here = [m for m in models if m.startswith("mf-") or n <= (args.surprise_max if m == "surprise-svd"
-                                                                    else args.peer_max)]
+        here = [m for m in models if m.startswith("mf-") or n <= args.peer_max]
         repeats = 1 if n >= args.single_above else args.repeats
         for rep in range(repeats):
             for m in here:
+                if rep and not m.startswith("mf-") and n >= args.peer_single_above:
+                    continue
                 log = logs / f"{m}-{n}-{rep}.log"
                 fit_args = ["--worker", m, "--n", str(n), "--factors", str(args.factors), "--iterations",
                             str(args.iterations), "--threads", str(args.threads)]
