@@ -5,7 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mf
-from mf.kernels.bpr import _column_positive, bpr_epoch, bpr_fold_in, bpr_step, is_stored, items_by_group
+from mf.kernels.bpr import (_column_positive, block_has, bpr_epoch, bpr_fold_in, bpr_step, is_stored,
+                            items_by_group)
 from mf.kernels.sgd import balanced_groups, group_by_block
 from mf.kernels.threads import numba_threads
 from mf.metrics import auc
@@ -98,6 +99,19 @@ def test_binary_search_finds_exactly_the_stored_items(row, j):
     assert is_stored(indices, 1, len(row) + 1, j) == (j in row)
 
 
+@settings(max_examples=50, deadline=None)
+@given(pairs=st.sets(st.tuples(st.integers(0, 3), st.integers(0, 40)), min_size=1, max_size=100),
+       pick=st.integers(0, 1000), j=st.integers(-1, 41))
+def test_block_search_finds_exactly_the_users_positives(pairs, pick, j):
+    """Runs of up to 41 items: both the short scan and the gallop from the sampled position are exercised."""
+    ordered = sorted(pairs)
+    bu = np.array([9] + [p[0] for p in ordered] + [0], dtype=np.int32)  # neighbours outside the block
+    bi = np.array([0] + [p[1] for p in ordered] + [0], dtype=np.int32)
+    q = 1 + pick % len(ordered)
+    u = int(bu[q])
+    assert block_has(bu, bi, 1, len(ordered) + 1, q, u, j) == ((u, j) in pairs)
+
+
 @settings(max_examples=30, deadline=None)
 @given(groups=st.lists(st.integers(0, 4), min_size=1, max_size=30))
 def test_items_by_group_is_a_stable_counting_sort(groups):
@@ -119,7 +133,6 @@ def test_negatives_that_are_positives_are_skipped():
     # two users who like every item: every sample is skipped and nothing moves
     u = np.repeat(np.arange(2, dtype=np.int32), 4)
     i = np.tile(np.arange(4, dtype=np.int32), 2)
-    csr = sp.csr_matrix((np.ones(8, np.float32), (u, i)), shape=(2, 4))
     rng = np.random.default_rng(0)
     B = 1
     bu, bi, scratch = np.empty_like(u), np.empty_like(i), np.empty(8, np.float32)
@@ -133,8 +146,7 @@ def test_negatives_that_are_positives_are_skipped():
     X0, Y0 = X.copy(), Y.copy()
     for popularity in (False, True):
         loss, correct, skipped = bpr_epoch(ptr, bu, bi, B, np.zeros(1, np.int64), np.array([7], np.uint64),
-                                           pool_ptr, pool, popularity, csr.indptr, csr.indices, X, Y, b, 0.1, 0.01,
-                                           True)
+                                           pool_ptr, pool, popularity, X, Y, b, 0.1, 0.01, True)
         assert (loss, correct, skipped) == (0.0, 0, 8)
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(Y, Y0)
@@ -186,7 +198,6 @@ def grid(train, groups, rng):
 @pytest.mark.parametrize("popularity", [False, True])
 def test_epochs_do_not_depend_on_the_thread_count(data, popularity):
     train = data[0]
-    csr = train.to_csr()
     rng = np.random.default_rng(0)
     ptr, bu, bi, pool_ptr, pool = grid(train, 8, rng)
     start = [rng.normal(0, 0.1, (n, 5)).astype(np.float32) for n in (train.n_users, train.n_items)]
@@ -197,7 +208,7 @@ def test_epochs_do_not_depend_on_the_thread_count(data, popularity):
             for epoch in range(3):
                 seeds = np.arange(64, dtype=np.uint64) * np.uint64(977) + np.uint64(epoch)
                 stats = bpr_epoch(ptr, bu, bi, 8, np.roll(np.arange(8), epoch), seeds, pool_ptr, pool, popularity,
-                                  csr.indptr, csr.indices, X, Y, b, 0.05, 0.01, True)
+                                  X, Y, b, 0.05, 0.01, True)
         results.append((X, Y, b, stats))
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)

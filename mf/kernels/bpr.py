@@ -8,7 +8,7 @@ A training sample is a triple ``(u, i, j)``: a stored (positive) pair
 
 and :func:`bpr_step` takes one SGD step on it (the item bias terms only when
 biases are fitted). A negative ``j`` that is one of ``u``'s positives (found
-by binary search in ``u``'s sorted CSR row) is skipped, not replaced.
+by searching ``u``'s sorted positives) is skipped, not replaced.
 
 An epoch runs on a ``B x B`` grid of (user group, item group) blocks, as in
 :mod:`mf.kernels.sgd`: a stratum's ``B`` blocks share no user and no item,
@@ -28,10 +28,12 @@ from numba import njit, prange
 
 from .rng import randbelow
 
-__all__ = ["bpr_step", "bpr_epoch", "bpr_fold_in", "bpr_fold_in_traced", "fold_in_row", "items_by_group", "is_stored"]
+__all__ = ["bpr_step", "bpr_epoch", "bpr_fold_in", "bpr_fold_in_traced", "fold_in_row", "items_by_group", "block_has",
+           "is_stored"]
 
 _FAST = {"reassoc", "contract"}
 _FOLD_CHUNKS = 64
+_SCAN = 8
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -45,6 +47,61 @@ def is_stored(indices, start, end, j):
         else:
             hi = mid
     return lo < end and indices[lo] == j
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _pair_less(bu, bi, p, u, j):
+    return bu[p] < u or (bu[p] == u and bi[p] < j)
+
+
+@njit(cache=True, nogil=True)
+def block_has(bu, bi, start, end, q, u, j):
+    """True when the pair ``(u, j)`` is among ``(bu, bi)[start:end]``, sorted by (user, item), with ``bu[q] == u``.
+
+    Steps outwards from ``q`` (the user's own run of positives, already in
+    cache) for a few entries, then gallops and finishes by binary search, so
+    long runs cost a logarithmic number of steps.
+    """
+    if bi[q] == j:
+        return True
+    if bi[q] < j:
+        lo = q + 1
+        for _ in range(_SCAN):
+            if lo == end or bu[lo] != u or bi[lo] > j:
+                return False
+            if bi[lo] == j:
+                return True
+            lo += 1
+        hi = lo
+        step = 1
+        while hi < end and _pair_less(bu, bi, hi, u, j):
+            lo = hi + 1
+            hi = lo + step
+            step *= 2
+        hi = min(hi, end)
+    else:
+        hi = q - 1
+        for _ in range(_SCAN):
+            if hi < start or bu[hi] != u or bi[hi] < j:
+                return False
+            if bi[hi] == j:
+                return True
+            hi -= 1
+        hi += 1
+        p = hi - 1
+        step = 1
+        while p >= start and not _pair_less(bu, bi, p, u, j):
+            hi = p
+            p = hi - step
+            step *= 2
+        lo = max(p + 1, start)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if _pair_less(bu, bi, mid, u, j):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < end and bu[lo] == u and bi[lo] == j
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
@@ -88,8 +145,8 @@ def _column_positive(ptr, bi, n_groups, h, r):
 
 
 @njit(cache=True, nogil=True)
-def bpr_block(g, h, ptr, bu, bi, n_groups, pool_ptr, pool, popularity, indptr, indices, seed, X, Y, item_bias, lr,
-              reg, fit_bias, stats):
+def bpr_block(g, h, ptr, bu, bi, n_groups, pool_ptr, pool, popularity, seed, X, Y, item_bias, lr, reg, fit_bias,
+              stats):
     """Block ``(g, h)``: one bootstrap sample per positive; adds (loss, correct, skipped) into ``stats``."""
     blk = g * n_groups + h
     start = ptr[blk]
@@ -110,15 +167,13 @@ def bpr_block(g, h, ptr, bu, bi, n_groups, pool_ptr, pool, popularity, indptr, i
     for _ in range(n):
         q = start + randbelow(state, n)
         u = bu[q]
-        i = bi[q]
         r = randbelow(state, m)
         j = _column_positive(ptr, bi, n_groups, h, r) if popularity else pool[pool_ptr[h] + r]
-        if is_stored(indices, indptr[u], indptr[u + 1], j):
+        if block_has(bu, bi, start, start + n, q, u, j):
             skipped += 1
             continue
-        score = bpr_step(u, i, j, X, Y, item_bias, lr, reg, fit_bias, True)
-        if score > 0:
-            correct += 1
+        score = bpr_step(u, bi[q], j, X, Y, item_bias, lr, reg, fit_bias, True)
+        correct += score > 0
         loss += -score if score < -30.0 else np.log1p(np.exp(-np.float64(score)))
     stats[0] += loss
     stats[1] += correct
@@ -126,16 +181,16 @@ def bpr_block(g, h, ptr, bu, bi, n_groups, pool_ptr, pool, popularity, indptr, i
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def bpr_epoch(ptr, bu, bi, n_groups, strata, seeds, pool_ptr, pool, popularity, indptr, indices, X, Y, item_bias,
-              lr, reg, fit_bias):
+def bpr_epoch(ptr, bu, bi, n_groups, strata, seeds, pool_ptr, pool, popularity, X, Y, item_bias, lr, reg, fit_bias):
     """One epoch over the ``n_groups x n_groups`` grid.
 
-    ``ptr, bu, bi`` hold the positives grouped by block (block ``g * B + h``
-    is ``[ptr[b], ptr[b + 1])``). Negatives of item group ``h`` are drawn
-    from ``pool[pool_ptr[h]:pool_ptr[h + 1]]`` (uniform), or with
-    ``popularity`` among the items of the positives of block column ``h``.
-    ``indptr, indices`` is the sorted CSR of all positives (for the negative
-    check), ``strata`` the order of the diagonal shifts and ``seeds`` one
+    ``ptr, bu, bi`` hold all the positives grouped by block (block ``g * B +
+    h`` is ``[ptr[b], ptr[b + 1])``), sorted by (user, item) within a block.
+    Negatives of item group ``h`` are drawn from ``pool[pool_ptr[h]:pool_ptr[h
+    + 1]]`` (uniform), or with ``popularity`` among the items of the
+    positives of block column ``h``. A user's positives in group ``h`` are
+    its run in block ``(g, h)``, so the negative check never leaves the
+    block. ``strata`` is the order of the diagonal shifts and ``seeds`` one
     uint64 per block.
 
     Returns ``(loss, correct, skipped)``: the summed ``-ln sigmoid`` of the
@@ -150,8 +205,8 @@ def bpr_epoch(ptr, bu, bi, n_groups, strata, seeds, pool_ptr, pool, popularity, 
         for g in prange(n_groups):
             h = (g + shift) % n_groups
             blk = g * n_groups + h
-            bpr_block(g, h, ptr, bu, bi, n_groups, pool_ptr, pool, popularity, indptr, indices, seeds[blk], X, Y,
-                      item_bias, lr_t, reg_t, fit_bias, stats[blk])
+            bpr_block(g, h, ptr, bu, bi, n_groups, pool_ptr, pool, popularity, seeds[blk], X, Y, item_bias, lr_t,
+                      reg_t, fit_bias, stats[blk])
     loss = 0.0
     correct = 0.0
     skipped = 0.0

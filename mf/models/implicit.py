@@ -583,8 +583,7 @@ class BPR(_ImplicitModel, Recommender, Estimator):
                 strata = rng.permutation(groups).astype(np.int64)
                 seeds = rng.integers(0, 2**63, size=groups * groups, dtype=np.int64).astype(np.uint64)
                 loss, correct, skipped = bpr_epoch(ptr, bu, bi, groups, strata, seeds, pool_ptr, pool, popularity,
-                                                   train.indptr, train.indices, P, Q, b, p["lr"], p["reg"],
-                                                   p["biases"])
+                                                   P, Q, b, p["lr"], p["reg"], p["biases"])
                 seconds = time.perf_counter() - start
                 scored = max(train.nnz - skipped, 1)
                 mean_loss = loss / scored
