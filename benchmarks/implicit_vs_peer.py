@@ -34,7 +34,7 @@ runs with BLAS limited to one thread (the setting it asks for); mf's fits do
 not call BLAS. Libraries alternate within each repeat; medians are reported.
 Rankings of both libraries are made by the same code (``mf.evaluate.ranking``
 through mf's top-k), from each library's factors. Results are written to
-``benchmarks/results/implicit_vs_peer_<data sets>.json``.
+``benchmarks/results/implicit_vs_peer_<data sets>_<sections>.json``.
 """
 
 import argparse
@@ -92,6 +92,10 @@ def datasets(names, n_synthetic):
     return out
 
 
+def significant(x, digits=3):
+    return float(f"{x:.{digits}g}")
+
+
 def confidence_csr(ratings):
     """Users x items CSR of ``1 + alpha * r``: implicit's input for the same confidences as mf's."""
     csr = ratings.to_csr().copy()
@@ -127,8 +131,8 @@ def als_speed(data, repeats, iterations):
                     times = alternate(runs, repeats)
                     ours_s = median(times["mf"])
                     theirs_s = median(times["implicit"]) if "implicit" in times else None
-                    rows.append([name, factors, threads, solver, round(ours_s, 4),
-                                 None if theirs_s is None else round(theirs_s, 4),
+                    rows.append([name, factors, threads, solver, significant(ours_s),
+                                 None if theirs_s is None else significant(theirs_s),
                                  None if theirs_s is None else round(ours_s / theirs_s, 2)])
                     print(rows[-1], flush=True)
     return rows
@@ -162,8 +166,8 @@ def bpr_speed(data, repeats, epochs, factors=64):
             per_second = {key: 1.0 / median(v) for key, v in times.items()}
             theirs_eps = per_second.get("implicit")
             for key in ("mf popularity", "mf uniform"):
-                rows.append([name, threads, key, round(per_second[key], 2),
-                             None if theirs_eps is None else round(theirs_eps, 2),
+                rows.append([name, threads, key, significant(per_second[key]),
+                             None if theirs_eps is None else significant(theirs_eps),
                              None if theirs_eps is None else round(per_second[key] / theirs_eps, 2)])
                 print(rows[-1], flush=True)
     return rows
@@ -267,7 +271,7 @@ def main(argv=None):
         rows = accuracy(data)
         print(table(rows, headers))
         payload["ranking_accuracy"] = {"headers": headers, "rows": rows}
-    print("saved", save("_".join(["implicit_vs_peer"] + sorted(names)), payload))
+    print("saved", save("_".join(["implicit_vs_peer"] + sorted(names) + sorted(sections)), payload))
     return payload
 
 

@@ -61,8 +61,9 @@ def test_step_is_minus_lr_times_the_finite_difference_gradient(k, fit_bias, reg,
     before = X[u].copy(), Y[i].copy(), Y[j].copy(), b[i], b[j]
     x0, yi0, yj0, bi0, bj0 = before
     X2, Y2, b2 = X.copy(), Y.copy(), b.copy()
-    score = bpr_step(u, i, j, X2, Y2, b2, lr, reg, fit_bias, True)
+    score, z = bpr_step(u, i, j, X2, Y2, b2, lr, reg, fit_bias, True)
     assert score == pytest.approx(x0 @ (yi0 - yj0) + bi0 - bj0, rel=1e-12, abs=1e-12)
+    assert z == pytest.approx(1.0 / (1.0 + np.exp(score)), rel=1e-12)
     grads = [
         numeric_gradient(lambda v: sample_loss(v, yi0, yj0, bi0, bj0, reg), x0),
         numeric_gradient(lambda v: sample_loss(x0, v, yj0, bi0, bj0, reg), yi0),

@@ -106,9 +106,10 @@ def block_has(bu, bi, start, end, q, u, j):
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
 def bpr_step(u, i, j, X, Y, item_bias, lr, reg, fit_bias, update_items):
-    """One SGD step on the triple ``(u, i, j)``; returns the score ``x_u . (y_i - y_j) + b_i - b_j`` before it.
+    """One SGD step on the triple ``(u, i, j)``; returns ``(score, z)`` from before it.
 
-    With ``update_items`` False only ``X[u]`` moves (fold-in).
+    ``score = x_u . (y_i - y_j) + b_i - b_j`` and ``z = sigmoid(-score)``, the
+    step's weight. With ``update_items`` False only ``X[u]`` moves (fold-in).
     """
     k = X.shape[1]
     score = item_bias[i] - item_bias[j] if fit_bias else X.dtype.type(0.0)
@@ -129,7 +130,7 @@ def bpr_step(u, i, j, X, Y, item_bias, lr, reg, fit_bias, update_items):
     else:
         for f in range(k):
             X[u, f] += lr * (z * (Y[i, f] - Y[j, f]) - reg * X[u, f])
-    return score
+    return score, z
 
 
 @njit(cache=True, nogil=True)
@@ -172,9 +173,9 @@ def bpr_block(g, h, ptr, bu, bi, n_groups, pool_ptr, pool, popularity, seed, X, 
         if block_has(bu, bi, start, start + n, q, u, j):
             skipped += 1
             continue
-        score = bpr_step(u, bi[q], j, X, Y, item_bias, lr, reg, fit_bias, True)
+        score, z = bpr_step(u, bi[q], j, X, Y, item_bias, lr, reg, fit_bias, True)
         correct += score > 0
-        loss += -score if score < -30.0 else np.log1p(np.exp(-np.float64(score)))
+        loss += -score if score < -15.0 else -np.log1p(-z)
     stats[0] += loss
     stats[1] += correct
     stats[2] += skipped
@@ -262,11 +263,10 @@ def fold_in_row(u, start, end, indices, pool, state, Y, item_bias, lr, reg, fit_
         j = pool[randbelow(state, m)]
         if is_stored(indices, start, end, j):
             continue
-        score = bpr_step(u, i, j, X, Y, item_bias, lr, reg, fit_bias, False)
+        z = bpr_step(u, i, j, X, Y, item_bias, lr, reg, fit_bias, False)[1]
         if trace:
-            z = np.float64(X.dtype.type(1.0 / (1.0 + np.exp(score))))
             scale *= decay
-            step = np.float64(lr) * z / scale
+            step = np.float64(lr) * np.float64(z) / scale
             weights[h] += step
             for f in range(k):
                 negative[f] += step * Y[j, f]

@@ -587,8 +587,8 @@ class BPR(_ImplicitModel, Recommender, Estimator):
                 seconds = time.perf_counter() - start
                 scored = max(train.nnz - skipped, 1)
                 mean_loss = loss / scored
-                if not (np.isfinite(mean_loss) and np.isfinite(P).all() and np.isfinite(Q).all()
-                        and np.isfinite(b).all()):
+                last = epoch + 1 == p["epochs"]
+                if not np.isfinite(mean_loss) or (last and not all(np.isfinite(a).all() for a in (P, Q, b))):
                     raise FitError(
                         f"BPR diverged at epoch {epoch + 1} (loss {mean_loss}); use a smaller lr (now {p['lr']}) "
                         f"or a larger reg (now {p['reg']})"
