@@ -47,7 +47,6 @@ import numpy as np
 import mf
 import mf.evaluate
 from mf.kernels.topk import topk_blocked
-from mf.models.implicit import BPR, ImplicitALS
 
 from .common import alternate, machine, median, save, table, versions
 
@@ -112,7 +111,7 @@ def als_speed(data, repeats, iterations):
             for threads in (1, 2):
                 for solver in ("cg", "cholesky"):
                     def ours():
-                        model = ImplicitALS(factors=factors, reg=REG, alpha=ALPHA, iterations=iterations,
+                        model = mf.ImplicitALS(factors=factors, reg=REG, alpha=ALPHA, iterations=iterations,
                                                solver=solver, random_state=0, n_threads=threads).fit(ratings)
                         return float(np.mean(model.history_["seconds"]))
 
@@ -148,7 +147,7 @@ def bpr_speed(data, repeats, epochs, factors=64):
             runs = {}
             for negatives in ("popularity", "uniform"):
                 def ours(negatives=negatives):
-                    model = BPR(factors=factors, lr=LR, reg=REG, epochs=epochs, negatives=negatives,
+                    model = mf.BPR(factors=factors, lr=LR, reg=REG, epochs=epochs, negatives=negatives,
                                    init_scale=init, random_state=0, n_threads=threads).fit(ratings)
                     return float(np.mean(model.history_["seconds"]))
 
@@ -190,13 +189,13 @@ class FactorRanker:
 
 def accuracy(data, threads=2):
     configs = {
-        "mf ImplicitALS (cg)": lambda s: ImplicitALS(factors=64, reg=REG, alpha=ALPHA, iterations=15,
+        "mf ImplicitALS (cg)": lambda s: mf.ImplicitALS(factors=64, reg=REG, alpha=ALPHA, iterations=15,
                                                          random_state=s, n_threads=threads),
-        "mf ImplicitALS (cholesky)": lambda s: ImplicitALS(factors=64, reg=REG, alpha=ALPHA, iterations=15,
+        "mf ImplicitALS (cholesky)": lambda s: mf.ImplicitALS(factors=64, reg=REG, alpha=ALPHA, iterations=15,
                                                                solver="cholesky", random_state=s, n_threads=threads),
-        "mf BPR (defaults: uniform negatives)": lambda s: BPR(factors=64, lr=LR, reg=REG, epochs=100,
+        "mf BPR (defaults: uniform negatives)": lambda s: mf.BPR(factors=64, lr=LR, reg=REG, epochs=100,
                                                                  random_state=s, n_threads=threads),
-        "mf BPR (popularity negatives, implicit's init)": lambda s: BPR(
+        "mf BPR (popularity negatives, implicit's init)": lambda s: mf.BPR(
             factors=64, lr=LR, reg=REG, epochs=100, negatives="popularity", init_scale=1.0 / (64 * np.sqrt(12.0)),
             random_state=s, n_threads=threads),
     }
@@ -234,9 +233,9 @@ def compile_kernels():
     """Fit each mf model once on a tiny data set so no timed fit includes JIT compilation."""
     tiny = mf.datasets.synthetic(200, 100, 2000, implicit=True, random_state=0)
     for solver in ("cg", "cholesky"):
-        ImplicitALS(factors=4, iterations=1, solver=solver, random_state=0).fit(tiny)
+        mf.ImplicitALS(factors=4, iterations=1, solver=solver, random_state=0).fit(tiny)
     for negatives in ("uniform", "popularity"):
-        BPR(factors=4, epochs=1, negatives=negatives, random_state=0).fit(tiny)
+        mf.BPR(factors=4, epochs=1, negatives=negatives, random_state=0).fit(tiny)
 
 
 def main(argv=None):

@@ -17,7 +17,7 @@ from ..kernels.threads import numba_threads, resolve_threads
 from ..kernels.topk import topk_blocked, topk_cosine
 from ..persist import decode_ids, encode_ids, save
 from .base import Estimator, check_choice, check_float, check_int, resolve_rng
-from .recommender import Recommender, clip_bounds, pairs_array
+from .recommender import Recommender, clip_bounds
 
 __all__ = ["ImplicitALS", "BPR"]
 
@@ -89,15 +89,9 @@ class _ImplicitModel:
         if clip is True:
             raise ValueError("clip=True needs a rating range, which implicit scores lack; pass clip=(low, high)")
         bounds = clip_bounds(clip, None)
-        users = pairs_array(users, "users")
-        items = pairs_array(items, "items")
-        if users.size != items.size:
-            raise ValueError(f"users has {users.size} entries but items has {items.size}; pass one item per user")
-        lookup = "index" if unknown == "raise" else "lookup"
-        u = getattr(self.user_map_, lookup)(users)
-        i = getattr(self.item_map_, lookup)(items)
+        u, i = self._pair_indices(users, items, unknown == "raise")
         bias = self._item_scores_bias()
-        out = np.empty(users.size, dtype=np.float32)
+        out = np.empty(u.size, dtype=np.float32)
         with numba_threads(resolve_threads(self.n_threads)):
             predict_pairs(u, i, self.user_factors_, self.item_factors_, np.zeros(len(self.user_map_), np.float32),
                           np.zeros(len(self.item_map_), np.float32) if bias is None else bias, np.float32(0.0), out)
@@ -238,10 +232,9 @@ class ImplicitALS(_ImplicitModel, Recommender, Estimator):
     Examples
     --------
     >>> import numpy as np, mf
-    >>> from mf.models.implicit import ImplicitALS
     >>> users = np.repeat(np.arange(40), 4)  # 4 groups of users, each liking 4 of its group's 5 items
     >>> items = (users % 4) * 5 + (users // 4 + np.tile(np.arange(4), 40)) % 5
-    >>> model = ImplicitALS(factors=4, random_state=0).fit(mf.Ratings(users, items))
+    >>> model = mf.ImplicitALS(factors=4, random_state=0).fit(mf.Ratings(users, items))
     >>> loss = model.history_["loss"]
     >>> bool(loss[-1] < loss[0])
     True
@@ -482,10 +475,9 @@ class BPR(_ImplicitModel, Recommender, Estimator):
     Examples
     --------
     >>> import numpy as np, mf
-    >>> from mf.models.implicit import BPR
     >>> users = np.repeat(np.arange(40), 4)  # 4 groups of users, each liking 4 of its group's 5 items
     >>> items = (users % 4) * 5 + (users // 4 + np.tile(np.arange(4), 40)) % 5
-    >>> model = BPR(factors=8, lr=0.05, epochs=50, random_state=0).fit(mf.Ratings(users, items))
+    >>> model = mf.BPR(factors=8, lr=0.05, epochs=50, random_state=0).fit(mf.Ratings(users, items))
     >>> model.history_["train_auc"][-1] > 0.9
     True
     >>> model.recommend(0, n=1)[0]
