@@ -24,6 +24,11 @@ DATASET_TITLES = {"ml-100k": "ML-100K, official splits u1-u5", "latest-small": "
 ALS_HEADLINE = [("mf als exact", "lenskit BiasedMF lu"), ("mf als cg3", "lenskit BiasedMF cd"),
                 ("mf als exact", "spark ALS")]
 """(mf, peer) name prefixes of the ALS speed rows in the headline: exact against exact, approximate against approximate."""
+MODEL_STYLES = {"mf-als": ("tab:blue", "-", "o"), "mf-als-cg": ("tab:cyan", "-", "s"),
+                "mf-sgd": ("tab:blue", "--", "^"), "mf-ials": ("tab:blue", ":", "D"),
+                "lenskit-als": ("tab:green", "-", "o"), "spark-als": ("tab:red", "-", "o"),
+                "surprise-svd": ("tab:orange", "--", "^"), "implicit-als": ("tab:purple", ":", "D")}
+"""Scale plot styles: colour by library (mf's variants in blues), line by family (ALS -, SGD --, implicit ALS :)."""
 LIBRARY_COLORS = {"mf": "tab:blue", "surprise": "tab:orange", "lenskit": "tab:green", "spark": "tab:red",
                   "implicit": "tab:purple", "tf": "tab:brown"}
 
@@ -119,13 +124,14 @@ def plot_rmse_vs_time(results, path):
 
 def plot_scale(summary, key, ylabel, path, target=None):
     plt = plot_setup()
-    fig, ax = plt.subplots(figsize=(5.2, 3.6))
-    for label in dict.fromkeys(s["label"] for s in summary):
-        points = sorted((s["n"], s[key]) for s in summary if s["label"] == label)
+    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    for model in dict.fromkeys(s["model"] for s in summary):
+        points = sorted((s["n"], s[key]) for s in summary if s["model"] == model)
         xs, ys = zip(*points)
         ys = [y / 1024 for y in ys] if key == "peak_rss_mb" else ys
-        ax.plot(xs, ys, marker="o", color=color(label), ls="--" if "SGD" in label or "SVD" in label else "-",
-                label=label)
+        c, ls, marker = MODEL_STYLES.get(model, ("tab:gray", "-", "o"))
+        label = next(s["label"] for s in summary if s["model"] == model)
+        ax.plot(xs, ys, marker=marker, color=c, ls=ls, label=label)
     if target is not None:
         ax.axhline(target, color="black", lw=0.8, ls=":", label=f"target {target:g}")
     ax.set_xscale("log")
@@ -133,7 +139,7 @@ def plot_scale(summary, key, ylabel, path, target=None):
     ax.set_xlabel("ratings (log scale)")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -328,9 +334,11 @@ def scale_section(data, folder, page, headline):
              "iterations (Spark, with its job set-up; Surprise). Medians over repeats (the runs column); sizes of "
              f"{num(s.get('single_above'))} ratings or more run once, and the peers run once from "
              f"{num(s.get('peer_single_above'))} ratings on. 'train RMSE' is measured on 10,000 training "
-             "ratings, a check that every fit learned."]
+             "ratings, a check that every fit learned. The implicit-feedback rows (mf ImplicitALS, implicit's ALS, both "
+             "with 3 conjugate-gradient steps and reg 0.01) fit the same (user, item) pairs as positives with "
+             "confidence 2; implicit runs with BLAS on one thread."]
     rows = [[f"{x['n']:,}", x["label"], x["threads"], secs(x["iter_s"]), secs(x["fit_s"]), mib(x["peak_rss_mb"]),
-             f"{x['train_rmse_sample']:.3f}", x["repeats"]] for x in summary]
+             "-" if x["train_rmse_sample"] is None else f"{x['train_rmse_sample']:.3f}", x["repeats"]] for x in summary]
     parts.append(md_table(["ratings", "library", "threads", "per iteration", "fit", "peak memory", "train RMSE",
                            "runs"], rows))
     failed = [r for r in data.get("runs", []) if "error" in r]
@@ -362,13 +370,15 @@ def scale_section(data, folder, page, headline):
     if sgd100:
         headline.append(["100M ratings, mf SGD, 64 factors, 10 epochs", f"{secs(sgd100['fit_s'])}, peak "
                          f"{mib(sgd100['peak_rss_mb'])}", "-", "-"])
-    largest_shared = max((x["n"] for x in summary if x["family"] == "ALS" and not x["model"].startswith("mf")),
-                         default=None)
-    for ours in (x for x in summary if x["model"] in ("mf-als", "mf-als-cg") and x["n"] == largest_shared):
-        for p in (x for x in summary if x["n"] == largest_shared and x["family"] == "ALS"
-                  and not x["model"].startswith("mf")):
-            headline.append([f"ALS per iteration, {largest_shared:,} ratings, 64 factors: {ours['label']} vs "
-                             f"{p['label']}", secs(ours["iter_s"]), secs(p["iter_s"]), ratio(p["iter_s"], ours["iter_s"])])
+    for family, mine in (("ALS", ("mf-als", "mf-als-cg")), ("implicit ALS", ("mf-ials",))):
+        largest = max((x["n"] for x in summary if x["family"] == family and not x["model"].startswith("mf")),
+                      default=None)
+        for ours in (x for x in summary if x["model"] in mine and x["n"] == largest):
+            for p in (x for x in summary if x["n"] == largest and x["family"] == family
+                      and not x["model"].startswith("mf")):
+                headline.append([f"{family} per iteration, {largest:,} ratings, {s.get('factors')} factors, "
+                                 f"{ours['threads']} threads: {ours['label']} vs {p['label']}", secs(ours["iter_s"]),
+                                 secs(p["iter_s"]), ratio(p["iter_s"], ours["iter_s"])])
     if summary:
         plot_scale(summary, "iter_s", "seconds per iteration (log scale)", folder / "scale_time.png")
         plot_scale(summary, "peak_rss_mb", "peak memory, GiB (log scale)", folder / "scale_memory.png",
@@ -457,7 +467,9 @@ def runs_section(data):
     rows = [[f"`{r['command']}`", r["date"], secs(r["seconds"]), r["exit_status"], num(r.get("load_1min"), 2)]
             for r in data["steps"]]
     return ("## How these numbers were produced\n\nThe latest run of each step (`python -m benchmarks run` records "
-            "them; load is the machine's 1-minute load average when the step started):\n\n"
+            "them; load is the machine's 1-minute load average when the step started). The machine is shared: "
+            "a load above its core count means other processes competed for the cores, which makes timings "
+            "pessimistic and multi-threaded ones noisier.\n\n"
             + md_table(["command", "date", "wall time", "exit status", "load"], rows))
 
 
