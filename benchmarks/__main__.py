@@ -41,7 +41,7 @@ def run(args):
     steps = SUITES[args.suite]
     if args.only:
         wanted = set(args.only.split(","))
-        steps = [s for s in steps if s.module in wanted]
+        steps = [s for k, s in enumerate(steps, 1) if s.module in wanted or str(k) in wanted]
     results = CACHE / "quick" if args.quick else RESULTS
     results.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, MF_BENCH_RESULTS=str(results))
@@ -76,7 +76,7 @@ def main(argv=None):
     r = sub.add_parser("run", help="run a suite, then regenerate the results page")
     r.add_argument("--suite", choices=list(SUITES), default="all")
     r.add_argument("--quick", action="store_true", help="small sizes, results in benchmarks/.cache/quick")
-    r.add_argument("--only", help="comma-separated step modules of the suite to run (see 'list')")
+    r.add_argument("--only", help="comma-separated modules or step numbers of the suite to run (see 'list')")
     r.add_argument("--max-load", type=float, default=None, help="wait before heavy steps until the load is below this")
     r.add_argument("--max-wait", type=int, default=600, help="longest wait for the load, seconds")
     r.add_argument("--no-report", action="store_true")
@@ -89,8 +89,8 @@ def main(argv=None):
         return report.main(argv[1:])
     args = ap.parse_args(argv)
     if args.command == "list":
-        for step in SUITES[args.suite]:
-            print(f"{step.module:<18} full: {shlex.join(step.full) or '(defaults)'}\n{'':<18} quick: "
+        for k, step in enumerate(SUITES[args.suite], 1):
+            print(f"{k:>2} {step.module:<18} full: {shlex.join(step.full) or '(defaults)'}\n{'':<21} quick: "
                   f"{shlex.join(step.quick) or '(defaults)'}{'   [heavy]' if step.heavy else ''}")
         return 0
     return run(args)

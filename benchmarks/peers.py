@@ -18,9 +18,10 @@ interface so the scripts can alternate libraries on the same data::
   ``$MF_BENCH_LENSKIT_PYTHON`` (default ``.venv-lk/bin/python``) that keeps the
   JIT-compiled kernels and the converted data between fits.
 - :class:`SparkALS`: Spark MLlib's ``ALS`` in local mode (``local[threads]``).
-- :class:`ImplicitLib`: the ``implicit`` library's ALS and BPR on implicit
-  feedback, given confidences ``1 + alpha * r`` so that it solves the same
-  problem as ``mf.models.implicit.ImplicitALS``.
+- :class:`ImplicitLib` and :class:`MFImplicit`: the ``implicit`` library's
+  ALS and BPR, and mf's ``ImplicitALS`` and ``BPR``, on implicit feedback
+  (``fit`` only); implicit is given confidences ``1 + alpha * r`` so that
+  both ALS solve the same problem.
 
 The TF-Keras seed model is run by ``keras_seed.py`` in an interpreter that
 has TensorFlow (:func:`tf_python`). :data:`COLD_START` holds, per library, a
@@ -113,6 +114,11 @@ def versions():
         if proc.returncode == 0:
             for name, version in json.loads(proc.stdout).items():
                 out[name] = out.get(name) or version
+    if lenskit_python() not in (None, sys.executable) and out.get("lenskit"):
+        proc = subprocess.run([lenskit_python(), "-c", "import numpy, numba; print(numpy.__version__, numba.__version__)"],
+                              capture_output=True, text=True)
+        if proc.returncode == 0:
+            out["numpy (LensKit's environment)"], out["numba (LensKit's environment)"] = proc.stdout.split()
     return out
 
 
@@ -435,12 +441,44 @@ class ImplicitLib:
         else:
             from implicit.cpu.bpr import BayesianPersonalizedRanking as cls
         csr = self.user_items(ratings)
-        self.estimator = cls(num_threads=self.threads, **self.params)
         self.epoch_seconds = []
         with blas_threads(1):
+            self.estimator = cls(num_threads=self.threads, **self.params)
             start = time.perf_counter()
             self.estimator.fit(csr, show_progress=False, callback=lambda it, sec, *rest: self.epoch_seconds.append(sec))
             return time.perf_counter() - start
+
+
+class MFImplicit:
+    """mf's ``ImplicitALS`` (``model="als"``, conjugate gradient) or ``BPR``, with :class:`ImplicitLib`'s interface."""
+
+    library = "mf"
+
+    def __init__(self, model="als", factors=64, iterations=15, reg=0.01, alpha=1.0, lr=0.01, threads=None,
+                 random_state=0):
+        from mf.models.implicit import BPR, ImplicitALS
+
+        self.threads = threads or cores()
+        if model == "als":
+            self.estimator = ImplicitALS(factors=factors, iterations=iterations, reg=reg, alpha=alpha,
+                                         random_state=random_state, n_threads=self.threads)
+        elif model == "bpr":
+            self.estimator = BPR(factors=factors, epochs=iterations, reg=reg, lr=lr, random_state=random_state,
+                                 n_threads=self.threads)
+        else:
+            raise ValueError(f"model must be 'als' or 'bpr', got {model!r}")
+        self.name = f"mf {type(self.estimator).__name__}"
+        self.epoch_seconds = None
+
+    def available(self):
+        return None
+
+    def fit(self, ratings):
+        start = time.perf_counter()
+        self.estimator.fit(ratings)
+        seconds = time.perf_counter() - start
+        self.epoch_seconds = list(self.estimator.history_["seconds"])
+        return seconds
 
 
 # ---------------------------------------------------------------------- remote server

@@ -337,10 +337,11 @@ def scale_section(data, folder, page, headline):
              "ratings, a check that every fit learned. The implicit-feedback rows (mf ImplicitALS, implicit's ALS, both "
              "with 3 conjugate-gradient steps and reg 0.01) fit the same (user, item) pairs as positives with "
              "confidence 2; implicit runs with BLAS on one thread."]
-    rows = [[f"{x['n']:,}", x["label"], x["threads"], secs(x["iter_s"]), secs(x["fit_s"]), mib(x["peak_rss_mb"]),
-             "-" if x["train_rmse_sample"] is None else f"{x['train_rmse_sample']:.3f}", x["repeats"]] for x in summary]
-    parts.append(md_table(["ratings", "library", "threads", "per iteration", "fit", "peak memory", "train RMSE",
-                           "runs"], rows))
+    rows = [[f"{x['n']:,}", x["label"], x["threads"], secs(x["iter_s"]), iteration_range(data, x), secs(x["fit_s"]),
+             mib(x["peak_rss_mb"]), "-" if x["train_rmse_sample"] is None else f"{x['train_rmse_sample']:.3f}",
+             x["repeats"]] for x in summary]
+    parts.append(md_table(["ratings", "library", "threads", "per iteration", "fastest – slowest iteration", "fit",
+                           "peak memory", "train RMSE", "runs"], rows))
     failed = [r for r in data.get("runs", []) if "error" in r]
     if failed:
         parts.append("Runs that did not finish:\n\n" + "\n".join(
@@ -386,6 +387,13 @@ def scale_section(data, folder, page, headline):
         parts.append(f"![seconds per iteration against ratings]({link(folder, 'scale_time.png', page)})\n"
                      f"![peak memory against ratings]({link(folder, 'scale_memory.png', page)})")
     return "\n\n".join(parts)
+
+
+def iteration_range(data, summary_row):
+    """Fastest and slowest timed iteration over all runs of one (model, size): how much the machine's load moved."""
+    times = [t for r in data.get("runs", []) if r.get("model") == summary_row["model"] and r.get("n") == summary_row["n"]
+             for t in (r.get("epoch_seconds") or [])]
+    return f"{secs(min(times))} – {secs(max(times))}" if times else "-"
 
 
 def ratings_memory_section(data):

@@ -1,6 +1,6 @@
 """How fit time and memory grow with the data: synthetic 1M -> 10M -> 100M ratings.
 
-    python -m benchmarks.scale [--sizes 1e6,1e7,1e8] [--models mf-als,mf-sgd,...] [--repeats 3]
+    python -m benchmarks.scale [--sizes 1e6,1e7,1e8] [--models mf-als,mf-sgd,...] [--repeats 3] [--fresh]
                                [--factors 64] [--iterations 10] [--threads N] [--peer-max 1e7]
 
 Data: ``mf.datasets.synthetic`` with Netflix's 208 ratings per user and its
@@ -23,6 +23,10 @@ Models (``--models``):
 - ``spark-als``: Spark's ``ALS`` in ``local[threads]``; fit time / iterations
   (job set-up included).
 - ``surprise-svd``: Surprise's ``SVD`` (one thread); fit time / epochs.
+- ``mf-ials``, ``implicit-als``: implicit feedback on the same (user, item)
+  pairs (each a positive): mf's ``ImplicitALS`` and the implicit library's
+  ALS, both with 3 conjugate-gradient steps, ``reg=0.01``, confidence 2 per
+  positive, BLAS on one thread for implicit (its per-iteration timers).
 
 Peers run up to ``--peer-max`` ratings. Libraries alternate within each
 repeat; sizes of ``--single-above`` ratings or more run once, and the peers
@@ -30,7 +34,9 @@ run once from ``--peer-single-above`` ratings on (Spark's fit at 10M ratings
 takes about ten minutes on two cores). Results
 are saved after every fit (``results/scale.json``), so an interrupted run
 keeps what it reached; a fit that fails or passes ``--timeout`` is recorded
-with its error and the last lines it printed.
+with its error and the last lines it printed. A run adds to the results of
+earlier runs with the same factors, iterations and threads (runs of the
+models and sizes it measures again are replaced); ``--fresh`` starts over.
 """
 
 import argparse
@@ -45,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from . import peers
-from .common import CACHE, machine, median, save, table, versions
+from .common import CACHE, RESULTS, machine, median, save, table, versions
 
 NETFLIX_USERS, NETFLIX_ITEMS, NETFLIX_RATINGS = 480_189, 17_770, 100_000_000
 MODELS = {
@@ -55,6 +61,8 @@ MODELS = {
     "lenskit-als": dict(label="LensKit BiasedMF (cd)", family="ALS", python="lenskit"),
     "spark-als": dict(label="Spark ALS", family="ALS", python="bench"),
     "surprise-svd": dict(label="Surprise SVD", family="SGD", python="bench"),
+    "mf-ials": dict(label="mf ImplicitALS (cg)", family="implicit ALS", python="bench"),
+    "implicit-als": dict(label="implicit ALS (cg)", family="implicit ALS", python="bench"),
 }
 
 
@@ -121,16 +129,18 @@ def generate(n):
     return meta
 
 
-def load(n):
-    """The stored ratings of size ``n`` as a ``mf.Ratings`` (already in canonical order)."""
+def load(n, implicit=False):
+    """The stored ratings of size ``n`` as a ``mf.Ratings`` (canonical order); ``implicit``: every pair a positive."""
     from mf.data import Ratings
     from mf.data.ids import IdMap
 
     src = folder(n)
     arrays = {name: np.load(src / f"{name}.npy") for name in
               ("user_indices", "item_indices", "values", "user_ids", "item_ids")}
+    if implicit:
+        arrays["values"] = np.ones_like(arrays["values"])
     return Ratings._from_canonical(IdMap(arrays["user_ids"], "users"), IdMap(arrays["item_ids"], "items"),
-                                   arrays["user_indices"], arrays["item_indices"], arrays["values"], None, False)
+                                   arrays["user_indices"], arrays["item_indices"], arrays["values"], None, implicit)
 
 
 def adapter(model, factors, iterations, threads):
@@ -145,14 +155,20 @@ def adapter(model, factors, iterations, threads):
         return peers.LensKitBiasedMF(factors, iterations=iterations, threads=threads)
     if model == "spark-als":
         return peers.SparkALS(rank=factors, iterations=iterations, threads=threads)
+    if model == "mf-ials":
+        return peers.MFImplicit("als", factors=factors, iterations=iterations, threads=threads)
+    if model == "implicit-als":
+        return peers.ImplicitLib("als", factors=factors, iterations=iterations, threads=threads)
     return peers.SurpriseModel("SVD", n_factors=factors, n_epochs=iterations, random_state=0)
 
 
 def work(model, n, factors, iterations, threads):
     """Fit one model on size ``n`` in this process and describe the run (time, memory, a training RMSE)."""
     real_stdout, sys.stdout = sys.stdout, sys.stderr
+    load_1min = os.getloadavg()[0]
+    implicit = MODELS[model]["family"] == "implicit ALS"
     start = time.perf_counter()
-    data = load(n)
+    data = load(n, implicit)
     load_s = time.perf_counter() - start
     load_rss = rss_mb()
     m = adapter(model, factors, iterations, threads)
@@ -160,17 +176,19 @@ def work(model, n, factors, iterations, threads):
     fit_s = m.fit(data)
     prepare_s = time.perf_counter() - start - fit_s
     peak = peak_rss_mb()
-    sample = np.random.default_rng(0).choice(data.nnz, size=min(data.nnz, 10_000), replace=False)
-    pred = m.predict(data.user_ids[data.user_indices[sample]], data.item_ids[data.item_indices[sample]])
-    train_rmse = float(np.sqrt(np.mean((pred - data.values[sample]) ** 2)))
-    m.close()
+    train_rmse = None
+    if not implicit:
+        sample = np.random.default_rng(0).choice(data.nnz, size=min(data.nnz, 10_000), replace=False)
+        pred = m.predict(data.user_ids[data.user_indices[sample]], data.item_ids[data.item_indices[sample]])
+        train_rmse = float(np.sqrt(np.mean((pred - data.values[sample]) ** 2)))
+        m.close()
     peers.shutdown()
     per_iter = m.epoch_seconds
     out = dict(model=model, n=data.nnz, n_users=data.n_users, n_items=data.n_items, factors=factors,
                iterations=iterations, threads=m.threads, load_s=load_s, prepare_s=prepare_s, fit_s=fit_s,
                iter_s=median(per_iter) if per_iter else fit_s / iterations,
                iter_timer="library" if per_iter else "fit / iterations", epoch_seconds=per_iter,
-               load_rss_mb=load_rss, peak_rss_mb=peak, train_rmse_sample=train_rmse)
+               load_rss_mb=load_rss, peak_rss_mb=peak, train_rmse_sample=train_rmse, load_1min=load_1min)
     real_stdout.write(json.dumps(out) + "\n")
     return out
 
@@ -201,6 +219,19 @@ def tail(log, n=5):
         return []
 
 
+def earlier(args, sizes, models):
+    """Data and runs kept from ``results/scale.json``: same factors, iterations and threads, other models or sizes."""
+    path = RESULTS / "scale.json"
+    kept = dict(data={}, runs=[])
+    if args.fresh or not path.exists():
+        return kept
+    old = json.loads(path.read_text())
+    if all(old["settings"].get(key) == getattr(args, key) for key in ("factors", "iterations", "threads")):
+        kept["data"] = old.get("data", {})
+        kept["runs"] = [r for r in old["runs"] if not (r["model"] in models and r["n"] in sizes)]
+    return kept
+
+
 def summarize(runs):
     rows, summary = [], []
     keys = sorted({(r["model"], r["n"]) for r in runs if "fit_s" in r}, key=lambda k: (k[1], k[0]))
@@ -212,15 +243,16 @@ def summarize(runs):
                  iter_timer=mine[0]["iter_timer"], threads=mine[0]["threads"],
                  train_rmse_sample=mine[0]["train_rmse_sample"])
         summary.append(s)
+        rmse = s["train_rmse_sample"]
         rows.append([f"{n:,}", s["label"], s["threads"], f"{s['iter_s']:.3f}", f"{s['fit_s']:.1f}",
-                     f"{s['peak_rss_mb']:,.0f}", f"{s['train_rmse_sample']:.3f}", s["repeats"]])
+                     f"{s['peak_rss_mb']:,.0f}", "-" if rmse is None else f"{rmse:.3f}", s["repeats"]])
     return rows, summary
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1e6,1e7,1e8")
-    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--models", default=",".join(m for m in MODELS if MODELS[m]["family"] != "implicit ALS"))
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--single-above", type=float, default=1e8, help="sizes from here on run once")
     ap.add_argument("--factors", type=int, default=64)
@@ -229,6 +261,7 @@ def main(argv=None):
     ap.add_argument("--peer-max", type=float, default=1e7, help="largest size the peers run at")
     ap.add_argument("--peer-single-above", type=float, default=1e7, help="sizes from here on run the peers once")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds allowed to one fit")
+    ap.add_argument("--fresh", action="store_true", help="do not keep the results of earlier runs")
     ap.add_argument("--generate", type=float, help=argparse.SUPPRESS)
     ap.add_argument("--worker", choices=list(MODELS), help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -257,7 +290,7 @@ def main(argv=None):
     logs = CACHE / "scale-logs"
     logs.mkdir(parents=True, exist_ok=True)
     payload = dict(machine=machine(), versions={**versions("mf", "numba", "numpy"), **peers.versions()},
-                   settings=vars(args), skipped=notes, data={}, runs=[])
+                   settings=vars(args), skipped=notes, **earlier(args, sizes, models))
     for n in sizes:
         if not (folder(n) / "meta.json").exists():
             print(f"generating {n:,} ratings ...", file=sys.stderr, flush=True)

@@ -59,6 +59,8 @@ SUITES = {
         Step("ratings_memory", ["--n", "100000000"], ["--n", "100000"], result="ratings_memory", heavy=True),
         Step("scale", [], ["--sizes", "1e5,1e6", "--repeats", "1", "--models", "mf-als,mf-als-cg,mf-sgd,surprise-svd"],
              heavy=True),
+        Step("scale", ["--sizes", "1e6,1e7", "--models", "mf-ials,implicit-als"],
+             ["--sizes", "1e5", "--repeats", "1", "--models", "mf-ials,implicit-als"], heavy=True),
     ],
     "keras": [
         Step("keras_seed", [], ["--epochs", "3", "--batch-sizes", "256", "--repeats", "1"], heavy=True),
