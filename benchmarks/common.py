@@ -46,6 +46,7 @@ def machine():
     """What the numbers were measured on."""
     info = {
         "date": time.strftime("%Y-%m-%d"),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cores": os.cpu_count(),

@@ -79,9 +79,49 @@ def link(folder, name, page):
 
 
 def load(folder):
+    """Every results file by name, with when it was measured under ``_when``.
+
+    ``_when`` is the recorded ``machine.time`` (or, in older files, only the
+    date), so the order does not depend on file modification times, which a
+    fresh clone resets.
+    """
     out = {}
     for path in sorted(folder.glob("*.json")):
-        out[path.stem] = json.loads(path.read_text())
+        data = json.loads(path.read_text())
+        if isinstance(data, dict):
+            recorded = data.get("machine") or {}
+            data["_when"] = (str(recorded.get("time") or recorded.get("date") or ""), path.stem)
+        out[path.stem] = data
+    return out
+
+
+def family(results, prefix):
+    """Names of the results files ``prefix.json`` and ``prefix_<anything>.json``, oldest first."""
+    return sorted((n for n in results if n == prefix or n.startswith(prefix + "_")), key=lambda n: results[n]["_when"])
+
+
+def newest(results, prefix):
+    """One payload from a family of files: each key from the newest file that has it."""
+    merged = {}
+    for name in family(results, prefix):
+        merged.update(results[name])
+    return merged
+
+
+IMPLICIT_KEYS = {"als_seconds_per_iteration": 4, "bpr_epochs_per_second": 3, "ranking_accuracy": 2}
+"""Tables of implicit_vs_peer files and how many leading columns identify a row (the rest are measurements)."""
+
+
+def implicit_merged(results):
+    """The implicit_vs_peer tables merged over its files: a row measured again in a newer file replaces the older."""
+    out = {}
+    for name in family(results, "implicit_vs_peer"):
+        for key, width in IMPLICIT_KEYS.items():
+            section = results[name].get(key)
+            if section:
+                table = out.setdefault(key, {"headers": section["headers"], "rows": {}})
+                for row in section["rows"]:
+                    table["rows"][tuple(row[:width])] = (row, name)
     return out
 
 
@@ -432,9 +472,14 @@ def keras_section(data, headline):
     return "\n\n".join(parts)
 
 
-def implicit_section(name, data, headline):
-    parts = [f"## Implicit feedback: ImplicitALS and BPR against implicit (`{name}.json`)",
-             settings_text(data.get("settings"))]
+def implicit_section(results, headline):
+    tables = implicit_merged(results)
+    used = sorted({name for t in tables.values() for _, name in t["rows"].values()}, key=lambda n: results[n]["_when"])
+    parts = ["## Implicit feedback: ImplicitALS and BPR against implicit",
+             "From `python -m benchmarks.implicit_vs_peer` (its docstring gives the like-for-like settings); rows "
+             "come from these runs, a newer run's row replacing an older one:\n\n"
+             + "\n".join(f"- `{name}.json`: {settings_text(results[name].get('settings'))}" for name in used)]
+    data = {key: {"headers": t["headers"], "rows": [row for row, _ in t["rows"].values()]} for key, t in tables.items()}
     titles = {"als_seconds_per_iteration": "ALS seconds per iteration (mf / implicit: below 1 means mf is faster)",
               "bpr_epochs_per_second": "BPR epochs per second (mf / implicit: above 1 means mf is faster)",
               "ranking_accuracy": "Ranking accuracy (ratings ≥ 4 as positives, 20% of each user's held out; "
@@ -460,15 +505,10 @@ def implicit_section(name, data, headline):
     return "\n\n".join(parts)
 
 
-def implicit_files(results):
-    """``implicit_vs_peer.json`` or ``implicit_vs_peer_<data sets>.json``, one section each."""
-    return [name for name in results if name == "implicit_vs_peer" or name.startswith("implicit_vs_peer_")]
-
-
 def settings_text(settings):
     if not settings:
-        return ""
-    return "Settings: " + ", ".join(f"`{k}={v}`" for k, v in settings.items()) + "."
+        return "settings not recorded"
+    return ", ".join(f"`{k}={v}`" for k, v in settings.items())
 
 
 def runs_section(data):
@@ -491,8 +531,8 @@ def render(results, folder, page):
         body.append(accuracy_section(results["explicit_accuracy"], folder, page, headline))
     if "itemknn_accuracy" in results:
         body.append(itemknn_section(results["itemknn_accuracy"]))
-    if "explicit_speed" in results:
-        body.append(speed_section(results["explicit_speed"], headline))
+    if family(results, "explicit_speed"):
+        body.append(speed_section(newest(results, "explicit_speed"), headline))
     if "jit_cost" in results:
         body.append(jit_section(results["jit_cost"], headline))
     if "foldin_latency" in results:
@@ -505,13 +545,12 @@ def render(results, folder, page):
         body.append(ratings_memory_section(results["ratings_memory"]))
     if "keras_seed" in results:
         body.append(keras_section(results["keras_seed"], headline))
-    for name in implicit_files(results):
-        body.append(implicit_section(name, results[name], headline))
+    if family(results, "implicit_vs_peer"):
+        body.append(implicit_section(results, headline))
     if "topk_vs_implicit" in results:
         body.append(topk_section(results["topk_vs_implicit"], headline))
-    missing = [name for name in SECTIONS if name not in results and not (name == "implicit_vs_peer"
-                                                                          and implicit_files(results))]
-    others = [name for name in results if name not in SECTIONS + implicit_files(results) + ["runs"]]
+    missing = [name for name in SECTIONS if not family(results, name)]
+    others = [name for name in results if not any(name in family(results, prefix) for prefix in SECTIONS + ["runs"])]
     top = ["# mf benchmarks",
            "Generated by `python -m benchmarks report` from `benchmarks/results/*.json`; do not edit by hand. "
            "Every comparison runs the libraries in one process or one driver, on the same data, split and thread "

@@ -46,8 +46,7 @@ SUITES = {
         Step("itemknn_accuracy", [], ["--folds", "1"]),
     ],
     "speed": [
-        Step("explicit_speed", ["--sizes", "1e6", "--repeats", "3", "--epochs", "5"],
-             ["--sizes", "1e5", "--repeats", "3", "--epochs", "2"], heavy=True),
+        Step("explicit_speed", [], ["--sizes", "1e5", "--repeats", "3", "--epochs", "2"], heavy=True),
         Step("jit_cost", ["--repeats", "3", "--peers"], ["--solver", "als", "--repeats", "1", "--peers",
                                                          "surprise SVD,implicit ALS"], heavy=True),
         Step("foldin_latency", [], ["--calls", "100"]),
@@ -66,8 +65,11 @@ SUITES = {
         Step("keras_seed", [], ["--epochs", "3", "--batch-sizes", "256", "--repeats", "1"], heavy=True),
     ],
     "implicit": [
-        Step("implicit_vs_peer", ["--synthetic", "1e6"],
+        Step("implicit_vs_peer", ["--data", "ml-100k,ml-latest-small"],
              ["--sections", "als,bpr", "--data", "ml-100k", "--repeats", "1", "--iterations", "2", "--epochs", "2"],
+             heavy=True),
+        Step("implicit_vs_peer", ["--sections", "bpr", "--data", "synthetic", "--epochs", "2"],
+             ["--sections", "bpr", "--data", "synthetic", "--synthetic", "1e5", "--repeats", "1", "--epochs", "1"],
              heavy=True),
         Step("topk_vs_implicit", ["--repeats", "3"], ["--repeats", "1", "--threads", "2"]),
     ],
