@@ -12,9 +12,12 @@ reproducible for a fixed ``random_state`` whatever the thread count.
 import numpy as np
 from numba import njit, prange
 
+from .prefetch import prefetch_row
 from .rng import randbelow
 
 _FAST = {"reassoc", "contract"}
+_AHEAD = 4
+"""Ratings ahead of the current one whose factor rows are prefetched."""
 
 
 @njit(cache=True, nogil=True)
@@ -68,6 +71,9 @@ def sgd_block(start, end, bu, bi, br, seed, shuffle, P, Q, user_bias, item_bias,
     k = P.shape[1]
     total = 0.0
     for j in range(start, end):
+        if j + _AHEAD < end:
+            prefetch_row(P, bu[j + _AHEAD])
+            prefetch_row(Q, bi[j + _AHEAD])
         u = bu[j]
         i = bi[j]
         dot = np.float32(0.0)
