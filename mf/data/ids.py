@@ -33,6 +33,13 @@ def as_id_array(values, name):
 
     Integral floats are converted to int64 (ids read from a float column);
     object arrays holding only strings become unicode arrays.
+
+    Examples
+    --------
+    >>> as_id_array([3.0, 1.0], "users")
+    array([3, 1])
+    >>> as_id_array(np.array(["a", "b"], dtype=object), "items")
+    array(['a', 'b'], dtype='<U1')
     """
     arr = _asarray(values)
     if arr.ndim != 1:
@@ -94,7 +101,13 @@ class IdMap:
         return f"IdMap({self.name}: {len(self)} ids)"
 
     def lookup(self, raw):
-        """Indices of ``raw`` ids as an int64 array, ``-1`` where unknown."""
+        """Indices of ``raw`` ids as an int64 array, ``-1`` where unknown.
+
+        Examples
+        --------
+        >>> IdMap(["a", "b", "c"]).lookup(["c", "z"])
+        array([ 2, -1])
+        """
         raw = _asarray(raw)
         shape = raw.shape
         flat = raw.reshape(-1)
@@ -115,6 +128,16 @@ class IdMap:
         """Dense index of each raw id; raises ``KeyError`` naming unknown ids.
 
         A scalar gives an ``int``, an array-like gives an int64 array.
+
+        Examples
+        --------
+        >>> m = IdMap(["a", "b", "c"], name="items")
+        >>> m.index("b")
+        1
+        >>> m.index(["z"])
+        Traceback (most recent call last):
+        ...
+        KeyError: "1 unknown items: 'z' (not present in the training data)"
         """
         scalar = np.ndim(raw) == 0
         idx = self.lookup([raw] if scalar else raw)
@@ -128,7 +151,16 @@ class IdMap:
         return int(idx[0]) if scalar else idx
 
     def raw(self, index):
-        """Raw ids for dense indices (scalar in, scalar out)."""
+        """Raw ids for dense indices (scalar in, scalar out).
+
+        Examples
+        --------
+        >>> m = IdMap(["a", "b", "c"])
+        >>> m.raw(2)
+        'c'
+        >>> m.raw([0, 2])
+        array(['a', 'c'], dtype='<U1')
+        """
         idx = np.asarray(index)
         if idx.dtype.kind not in "iu":
             raise TypeError(f"{self.name} indices must be integers, got dtype {idx.dtype}")
@@ -151,6 +183,12 @@ def factorize(values, name):
 
     Returns ``(IdMap, codes)`` where ``codes`` is an int32 array with
     ``idmap.ids[codes] == values``. Sortable ids are numbered in sorted order.
+
+    Examples
+    --------
+    >>> idmap, codes = factorize(["b", "a", "b"], "items")
+    >>> idmap.ids, codes
+    (array(['a', 'b'], dtype='<U1'), array([1, 0, 1], dtype=int32))
     """
     return factorize_array(as_id_array(values, name), name)
 

@@ -65,11 +65,30 @@ _SHA256 = {
 
 
 class DownloadError(OSError):
-    """A data set could not be downloaded, or the download failed its checks."""
+    """A data set could not be downloaded, or the download failed its checks.
+
+    A subclass of ``OSError``, so ``except OSError`` also catches it.
+
+    Examples
+    --------
+    >>> issubclass(DownloadError, OSError)
+    True
+    >>> raise DownloadError("could not download MovieLens 1m")
+    Traceback (most recent call last):
+    ...
+    mf.data.movielens.DownloadError: could not download MovieLens 1m
+    """
 
 
 class Movie(NamedTuple):
-    """Catalogue record of one movie."""
+    """Catalogue record of one movie.
+
+    Examples
+    --------
+    >>> movie = Movie("Heat (1995)", ("Action", "Crime"), 1995)
+    >>> movie.title, movie.year
+    ('Heat (1995)', 1995)
+    """
 
     title: str
     genres: tuple
@@ -77,7 +96,14 @@ class Movie(NamedTuple):
 
 
 class DatasetInfo(NamedTuple):
-    """One entry of :func:`list_datasets`."""
+    """One entry of :func:`list_datasets`.
+
+    Examples
+    --------
+    >>> info = list_datasets()[0]
+    >>> info.name, info.status, info.url
+    ('latest-small', 'bundled', None)
+    """
 
     name: str
     description: str
@@ -116,7 +142,19 @@ class Dataset:
         self.source = source
 
     def title(self, movie_id):
-        """Title of a movie (``KeyError`` naming the id when it is not in the catalogue)."""
+        """Title of a movie (``KeyError`` naming the id when it is not in the catalogue).
+
+        Examples
+        --------
+        >>> from mf import Ratings
+        >>> ds = Dataset("demo", Ratings([1], [6], [4.0]), {6: Movie("Heat (1995)", ("Action",), 1995)}, None)
+        >>> ds.title(6)
+        'Heat (1995)'
+        >>> ds.title(7)
+        Traceback (most recent call last):
+        ...
+        KeyError: 'movie id 7 is not in the demo catalogue'
+        """
         try:
             return self.movies[movie_id].title
         except KeyError:
@@ -136,6 +174,13 @@ def data_home():
     ``$MF_DATA_HOME`` when set, else the platform's user cache folder:
     ``~/.cache/mf`` (or ``$XDG_CACHE_HOME/mf``) on Linux,
     ``~/Library/Caches/mf`` on macOS, ``%LOCALAPPDATA%\\mf`` on Windows.
+
+    Examples
+    --------
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"MF_DATA_HOME": "/srv/mf-data"}):
+    ...     print(data_home().as_posix())
+    /srv/mf-data
     """
     env = os.environ.get("MF_DATA_HOME")
     if env:

@@ -314,7 +314,14 @@ class Ratings:
         return self.item_map.ids[self.item_indices]
 
     def user_counts(self):
-        """Number of ratings of each user, in index order (aligned with ``user_ids``)."""
+        """Number of ratings of each user, in index order (aligned with ``user_ids``).
+
+        Examples
+        --------
+        >>> r = Ratings(["ann", "bob", "ann"], ["alien", "alien", "heat"], [4, 5, 3])
+        >>> r.user_ids.tolist(), r.user_counts().tolist()
+        (['ann', 'bob'], [2, 1])
+        """
         return np.bincount(self.user_indices, minlength=self.n_users)
 
     def item_counts(self):
@@ -338,19 +345,47 @@ class Ratings:
 
     # ------------------------------------------------------------------ ids
     def user_index(self, raw):
-        """Dense index of raw user id(s); ``KeyError`` for unknown ids."""
+        """Dense index of raw user id(s); ``KeyError`` for unknown ids.
+
+        Examples
+        --------
+        >>> r = Ratings(["ann", "bob", "ann"], ["alien", "alien", "heat"], [4, 5, 3])
+        >>> r.user_index("bob"), r.user_index(["bob", "ann"]).tolist()
+        (1, [1, 0])
+        """
         return self.user_map.index(raw)
 
     def item_index(self, raw):
-        """Dense index of raw item id(s); ``KeyError`` for unknown ids."""
+        """Dense index of raw item id(s); ``KeyError`` for unknown ids.
+
+        Examples
+        --------
+        >>> r = Ratings(["ann", "bob", "ann"], ["alien", "alien", "heat"], [4, 5, 3])
+        >>> r.item_index("heat")
+        1
+        """
         return self.item_map.index(raw)
 
     def user_id(self, index):
-        """Raw user id(s) of dense index(es)."""
+        """Raw user id(s) of dense index(es).
+
+        Examples
+        --------
+        >>> r = Ratings(["ann", "bob", "ann"], ["alien", "alien", "heat"], [4, 5, 3])
+        >>> r.user_id(0), r.user_id([1, 0]).tolist()
+        ('ann', ['bob', 'ann'])
+        """
         return self.user_map.raw(index)
 
     def item_id(self, index):
-        """Raw item id(s) of dense index(es)."""
+        """Raw item id(s) of dense index(es).
+
+        Examples
+        --------
+        >>> r = Ratings(["ann", "bob", "ann"], ["alien", "alien", "heat"], [4, 5, 3])
+        >>> r.item_id(1)
+        'heat'
+        """
         return self.item_map.raw(index)
 
     # ------------------------------------------------------------------ matrices
@@ -358,6 +393,16 @@ class Ratings:
         """Users x items ``scipy.sparse.csr_matrix`` (float32 data, int32 indices), cached.
 
         The matrix shares memory with this object: do not modify it in place.
+
+        Examples
+        --------
+        >>> r = Ratings(["ann", "bob", "ann"], ["alien", "alien", "heat"], [4, 5, 3])
+        >>> m = r.to_csr()
+        >>> m.format, m.dtype, m.indices.dtype
+        ('csr', dtype('float32'), dtype('int32'))
+        >>> m.toarray()
+        array([[4., 3.],
+               [5., 0.]], dtype=float32)
         """
         if self._csr is None:
             index_dtype = np.int32 if self.nnz < 2**31 - 1 else np.int64
@@ -373,14 +418,30 @@ class Ratings:
         return self._csr
 
     def to_csc(self):
-        """Users x items ``scipy.sparse.csc_matrix`` (float32 data), cached."""
+        """Users x items ``scipy.sparse.csc_matrix`` (float32 data), cached.
+
+        Examples
+        --------
+        >>> r = Ratings(["ann", "bob", "ann"], ["alien", "alien", "heat"], [4, 5, 3])
+        >>> m = r.to_csc()
+        >>> m.format, m.shape, np.diff(m.indptr).tolist()
+        ('csc', (2, 2), [2, 1])
+        """
         if self._csc is None:
             self._csc = self.to_csr().tocsc()
             self._csc.has_sorted_indices = True
         return self._csc
 
     def to_coo(self):
-        """``(user_indices, item_indices, values)`` index arrays, sorted by (user, item)."""
+        """``(user_indices, item_indices, values)`` index arrays, sorted by (user, item).
+
+        Examples
+        --------
+        >>> r = Ratings(["ann", "bob", "ann"], ["alien", "alien", "heat"], [4, 5, 3])
+        >>> u, i, v = r.to_coo()
+        >>> u.tolist(), i.tolist(), v.tolist()
+        ([0, 0, 1], [0, 1, 0], [4.0, 3.0, 5.0])
+        """
         return self.user_indices, self.item_indices, self.values
 
     # ------------------------------------------------------------------ selections
@@ -420,7 +481,16 @@ class Ratings:
         )
 
     def indices_in(self, user_map, item_map):
-        """Indices of this object's users and items in other id maps (-1 where unknown)."""
+        """Indices of this object's users and items in other id maps (-1 where unknown).
+
+        Examples
+        --------
+        >>> train = Ratings(["ann", "bob", "ann"], ["alien", "alien", "heat"], [4, 5, 3])
+        >>> new = Ratings(["bob", "cy"], ["heat", "alien"], [2, 1])
+        >>> u, i = new.indices_in(train.user_map, train.item_map)
+        >>> u.tolist(), i.tolist()
+        ([1, -1], [1, 0])
+        """
         u = self.user_indices if user_map is self.user_map else user_map.lookup(self.users)
         i = self.item_indices if item_map is self.item_map else item_map.lookup(self.items)
         return u, i
@@ -432,6 +502,14 @@ def as_ratings(X, name="X"):
     Accepts ``Ratings``, a scipy sparse matrix (rows users, columns items), a
     ``(users, items, ratings)`` tuple of arrays, or a pandas DataFrame whose
     first three columns are user, item and rating.
+
+    Examples
+    --------
+    >>> as_ratings((["u1", "u2"], ["i1", "i1"], [1.0, 2.0]))
+    Ratings(2 users x 1 items, 2 ratings, density 100.00%, values 1..2)
+    >>> import scipy.sparse as sp
+    >>> as_ratings(sp.csr_matrix([[5, 0], [0, 4]])).user_ids.tolist()
+    [0, 1]
     """
     if isinstance(X, Ratings):
         return X
