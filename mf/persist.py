@@ -134,6 +134,17 @@ def load(path, return_metadata=False):
     ``metadata`` is the dict given to ``save`` (empty when none was).
     Raises ``ValueError`` saying whether the file is not an mf model,
     truncated or corrupted, or of an unsupported format version.
+
+    Examples
+    --------
+    >>> import os, tempfile, mf
+    >>> r = mf.Ratings([1, 1, 2, 2], [10, 20, 10, 30], [4.0, 3.0, 5.0, 2.0])
+    >>> model = mf.ItemKNN(k=2).fit(r)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = model.save(os.path.join(folder, "knn.npz"))
+    ...     loaded = load(path)
+    >>> loaded, loaded.predict([2], [20]).round(2)
+    (ItemKNN(k=2), array([3.45], dtype=float32))
     """
     from .models.base import MODEL_REGISTRY
 

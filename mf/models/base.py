@@ -19,6 +19,14 @@ class Estimator:
     Every parameter is an ``__init__`` keyword stored unchanged under its own
     name; validation happens in ``fit``; learned state ends with ``_``.
     Subclasses are registered by name so :func:`mf.load` can rebuild them.
+
+    Examples
+    --------
+    >>> import mf
+    >>> MODEL_REGISTRY["MatrixFactorization"] is mf.MatrixFactorization
+    True
+    >>> mf.MatrixFactorization(factors=8, solver="sgd")  # the repr shows the non-default parameters
+    MatrixFactorization(factors=8, solver='sgd')
     """
 
     def __init_subclass__(cls, **kwargs):
@@ -31,11 +39,30 @@ class Estimator:
         return [p.name for p in sig.parameters.values() if p.name != "self" and p.kind != p.VAR_KEYWORD]
 
     def get_params(self, deep=True):
-        """Parameters of this estimator as a dict."""
+        """Parameters of this estimator as a dict.
+
+        Examples
+        --------
+        >>> import mf
+        >>> params = mf.ItemKNN(k=20).get_params()
+        >>> params["k"], params["metric"]
+        (20, 'pearson_baseline')
+        """
         return {name: getattr(self, name) for name in self._param_names()}
 
     def set_params(self, **params):
-        """Set parameters (validated at the next ``fit``); returns self."""
+        """Set parameters (validated at the next ``fit``); returns self.
+
+        Examples
+        --------
+        >>> import mf
+        >>> mf.MatrixFactorization().set_params(factors=16, reg=0.05)
+        MatrixFactorization(factors=16, reg=0.05)
+        >>> mf.MatrixFactorization().set_params(rank=16)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: 'rank' is not a parameter of MatrixFactorization; valid parameters: ['factors', ...]
+        """
         valid = self._param_names()
         for name, value in params.items():
             if name not in valid:

@@ -221,6 +221,16 @@ class MatrixFactorization(Recommender, Estimator):
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> import mf
+        >>> users, items, ratings = [1, 1, 2, 2, 3], [10, 20, 10, 30, 20], [4.0, 3.0, 5.0, 2.0, 4.0]
+        >>> model = mf.MatrixFactorization(factors=2, epochs=3, random_state=0)
+        >>> model.fit((users, items), ratings, validation=(users, items, ratings)).history_["epoch"]
+        [1, 2, 3]
+        >>> sorted(model.history_), model.user_factors_.shape
+        (['epoch', 'seconds', 'train_rmse', 'val_rmse'], (3, 2))
         """
         p = self._validated()
         train = with_targets(X, y)
@@ -305,6 +315,14 @@ class MatrixFactorization(Recommender, Estimator):
         Returns
         -------
         numpy.ndarray of float32, shape (n,)
+
+        Examples
+        --------
+        >>> import mf
+        >>> r = mf.Ratings([1, 1, 2, 2, 3], [10, 20, 10, 30, 20], [4.0, 3.0, 5.0, 2.0, 4.0])
+        >>> model = mf.MatrixFactorization(factors=2, epochs=5, random_state=0).fit(r)
+        >>> model.predict([1, 3, 1], [30, 10, 99]).round(2)  # item 99 is unknown: mean + user bias
+        array([2.41, 4.61, 3.3 ], dtype=float32)
         """
         self._check_fitted("user_factors_")
         return self._predict_ratings(users, items, clip, self._estimate)
@@ -322,6 +340,14 @@ class MatrixFactorization(Recommender, Estimator):
 
         Pairs the model cannot predict (``unknown="nan"``) are left out with
         a warning.
+
+        Examples
+        --------
+        >>> import mf
+        >>> r = mf.Ratings([1, 1, 2, 2, 3], [10, 20, 10, 30, 20], [4.0, 3.0, 5.0, 2.0, 4.0])
+        >>> model = mf.MatrixFactorization(factors=2, epochs=5, random_state=0).fit(r)
+        >>> round(model.score(([1, 3], [30, 10], [2.0, 5.0])), 2)
+        0.4
         """
         return rating_rmse(self, X)
 
@@ -418,7 +444,18 @@ class MatrixFactorization(Recommender, Estimator):
 
     # ------------------------------------------------------------------ persistence
     def save(self, path):
-        """Write the fitted model to ``path`` (one ``.npz``; see :func:`mf.load`)."""
+        """Write the fitted model to ``path`` (one ``.npz``; see :func:`mf.load`).
+
+        Examples
+        --------
+        >>> import os, tempfile, mf
+        >>> r = mf.Ratings([1, 1, 2, 2, 3], [10, 20, 10, 30, 20], [4.0, 3.0, 5.0, 2.0, 4.0])
+        >>> model = mf.MatrixFactorization(factors=2, epochs=5, random_state=0).fit(r)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     loaded = mf.load(model.save(os.path.join(folder, "model.npz")))
+        >>> loaded, bool((loaded.predict([1], [30]) == model.predict([1], [30])).all())
+        (MatrixFactorization(factors=2, epochs=5, random_state=0), True)
+        """
         self._check_fitted("user_factors_")
         return save(self, path)
 

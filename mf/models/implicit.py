@@ -83,6 +83,15 @@ class _ImplicitModel:
             With ``unknown="cold_start"`` an unknown user gets the item's
             cold-start score (see :meth:`recommend`) and an unknown item 0;
             ``"nan"`` gives NaN for both, ``"raise"`` raises ``KeyError``.
+
+        Examples
+        --------
+        >>> import mf
+        >>> clicks = mf.Ratings([1, 1, 2, 3, 3], [10, 20, 10, 20, 30])  # no values: implicit data
+        >>> model = mf.ImplicitALS(factors=2, iterations=3, random_state=0).fit(clicks)
+        >>> scores = model.predict([1, 1, 99], [10, 30, 10])
+        >>> bool(scores[0] > scores[1]), float(scores[2])  # user 99 is unknown: item 10's 2 positives
+        (True, 2.0)
         """
         self._check_fitted("user_factors_")
         unknown = check_choice(self.unknown, "unknown", UNKNOWN)
@@ -133,7 +142,18 @@ class _ImplicitModel:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path):
-        """Write the fitted model to ``path`` (one ``.npz``; see :func:`mf.load`)."""
+        """Write the fitted model to ``path`` (one ``.npz``; see :func:`mf.load`).
+
+        Examples
+        --------
+        >>> import os, tempfile, mf
+        >>> clicks = mf.Ratings([1, 1, 2, 3, 3], [10, 20, 10, 20, 30])  # no values: implicit data
+        >>> model = mf.ImplicitALS(factors=2, iterations=3, random_state=0).fit(clicks)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     loaded = mf.load(model.save(os.path.join(folder, "clicks.npz")))
+        >>> type(loaded).__name__, bool((loaded.item_factors_ == model.item_factors_).all())
+        ('ImplicitALS', True)
+        """
         self._check_fitted("user_factors_")
         return save(self, path)
 
@@ -295,6 +315,14 @@ class ImplicitALS(_ImplicitModel, Recommender, Estimator):
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> import mf
+        >>> clicks = mf.Ratings([1, 1, 2, 3, 3], [10, 20, 10, 20, 30])  # no values: implicit data
+        >>> model = mf.ImplicitALS(factors=2, iterations=3, random_state=0).fit(clicks)
+        >>> model.history_["iteration"], model.user_factors_.shape, model.item_factors_.shape
+        ([1, 2, 3], (3, 2), (3, 2))
         """
         p = self._validated()
         data, user_items, train = self._training_data(X, y)
@@ -544,6 +572,15 @@ class BPR(_ImplicitModel, Recommender, Estimator):
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> import numpy as np, mf
+        >>> users = np.repeat(np.arange(40), 4)
+        >>> items = (users % 4) * 5 + (users // 4 + np.tile(np.arange(4), 40)) % 5
+        >>> model = mf.BPR(factors=8, epochs=5, random_state=0).fit(mf.Ratings(users, items))
+        >>> sorted(model.history_), model.item_factors_.shape
+        (['epoch', 'loss', 'seconds', 'skipped', 'train_auc'], (20, 8))
         """
         p = self._validated()
         data, user_items, train = self._training_data(X, y)

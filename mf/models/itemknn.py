@@ -171,6 +171,16 @@ class ItemKNN(Recommender, Estimator):
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> import mf
+        >>> r = mf.Ratings(["ann", "ann", "bob", "bob", "cy"], ["a", "b", "a", "c", "b"], [5, 3, 4, 2, 4])
+        >>> model = mf.ItemKNN(k=2, metric="cosine", shrinkage=0).fit(r)
+        >>> model.neighbor_indices_[model.neighbor_indptr_[0]:model.neighbor_indptr_[1]]  # item a's neighbours
+        array([2, 1], dtype=int32)
+        >>> round(model.global_mean_, 2), model.user_bias_.shape
+        (3.6, (3,))
         """
         p = self._validated()
         train = with_targets(X, y)
@@ -218,6 +228,14 @@ class ItemKNN(Recommender, Estimator):
         Returns
         -------
         numpy.ndarray of float32, shape (n,)
+
+        Examples
+        --------
+        >>> import mf
+        >>> r = mf.Ratings(["ann", "ann", "bob", "bob", "cy"], ["a", "b", "a", "c", "b"], [5, 3, 4, 2, 4])
+        >>> model = mf.ItemKNN(k=2, metric="cosine", shrinkage=0).fit(r)
+        >>> model.predict(["ann", "bob", "zed"], ["c", "b", "a"]).round(2)  # zed is unknown: baseline
+        array([4.71, 3.83, 3.75], dtype=float32)
         """
         self._check_fitted("user_items_")
         return self._predict_ratings(users, items, clip, self._estimate)
@@ -242,13 +260,32 @@ class ItemKNN(Recommender, Estimator):
         return out
 
     def score(self, X):
-        """RMSE of the (clipped) predictions on held-out ratings ``X``."""
+        """RMSE of the (clipped) predictions on held-out ratings ``X``.
+
+        Examples
+        --------
+        >>> import mf
+        >>> r = mf.Ratings(["ann", "ann", "bob", "bob", "cy"], ["a", "b", "a", "c", "b"], [5, 3, 4, 2, 4])
+        >>> model = mf.ItemKNN(k=2, metric="cosine", shrinkage=0).fit(r)
+        >>> round(model.score((["ann", "cy"], ["c", "a"], [4.0, 3.0])), 2)
+        0.97
+        """
         return rating_rmse(self, X)
 
     def similarity_matrix(self):
         """The stored item-item similarities as a ``scipy.sparse.csr_matrix`` (float32, sorted columns).
 
         Row and column ``k`` stand for item ``item_map_.ids[k]``.
+
+        Examples
+        --------
+        >>> import mf
+        >>> r = mf.Ratings(["ann", "ann", "bob", "bob", "cy"], ["a", "b", "a", "c", "b"], [5, 3, 4, 2, 4])
+        >>> model = mf.ItemKNN(k=2, metric="cosine", shrinkage=0).fit(r)
+        >>> model.similarity_matrix().toarray().round(2)
+        array([[0.  , 0.47, 0.62],
+               [0.47, 0.  , 0.  ],
+               [0.62, 0.  , 0.  ]], dtype=float32)
         """
         self._check_fitted("user_items_")
         n = len(self.item_map_)
@@ -404,7 +441,19 @@ class ItemKNN(Recommender, Estimator):
 
     # ------------------------------------------------------------------ persistence
     def save(self, path):
-        """Write the fitted model to ``path`` (one ``.npz``; see :func:`mf.load`)."""
+        """Write the fitted model to ``path`` (one ``.npz``; see :func:`mf.load`).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import mf
+        >>> r = mf.Ratings(["ann", "ann", "bob", "bob", "cy"], ["a", "b", "a", "c", "b"], [5, 3, 4, 2, 4])
+        >>> model = mf.ItemKNN(k=2, metric="cosine", shrinkage=0).fit(r)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     loaded = mf.load(model.save(os.path.join(folder, "knn.npz")))
+        >>> loaded.predict(["ann"], ["c"]) == model.predict(["ann"], ["c"])
+        array([ True])
+        """
         self._check_fitted("user_items_")
         return save(self, path)
 

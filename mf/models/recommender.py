@@ -54,6 +54,18 @@ class ColdStartWarning(UserWarning):
 
     Filter it with ``warnings.simplefilter("ignore", mf.ColdStartWarning)``;
     :meth:`Recommender.known_users` tells which users have a history.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import mf
+    >>> r = mf.Ratings(["ann", "ann", "bob", "bob", "cy"], ["a", "b", "a", "c", "b"], [5, 3, 4, 2, 4])
+    >>> model = mf.MatrixFactorization(factors=2, random_state=0).fit(r)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     ids, scores = model.recommend("zed", n=2)
+    >>> caught[0].category.__name__, ids.tolist()
+    ('ColdStartWarning', ['a', 'b'])
     """
 
 
@@ -69,6 +81,14 @@ baseline : float
     The part of the score that does not come from the user's ratings.
 total : float
     ``baseline`` plus the contributions of *all* the user's rated items.
+
+Examples
+--------
+>>> import mf
+>>> r = mf.Ratings(["ann", "ann", "bob", "bob", "cy"], ["a", "b", "a", "c", "b"], [5, 3, 4, 2, 4])
+>>> e = mf.MatrixFactorization(factors=2, random_state=0).fit(r).explain("ann", "c")
+>>> e.items.tolist(), bool(abs(e.baseline + e.contributions.sum() - e.total) < 1e-6)
+(['a', 'b'], True)
 """
 
 
@@ -96,6 +116,20 @@ class Recommender:
     ``_popularity()`` (for explicit models the unpersonalised prediction
     ``mu + b_i``) and a :class:`ColdStartWarning` is issued; with
     ``unknown="raise"`` an unknown user raises ``KeyError`` instead.
+
+    Examples
+    --------
+    >>> import mf
+    >>> r = mf.Ratings(["ann", "ann", "bob", "bob", "cy"], ["a", "b", "a", "c", "b"], [5, 3, 4, 2, 4])
+    >>> model = mf.MatrixFactorization(factors=2, random_state=0).fit(r)
+    >>> isinstance(model, mf.models.Recommender)
+    True
+    >>> ids, scores = model.recommend(["ann", "bob"], n=2)  # each has one unrated item left
+    >>> ids
+    array([['c', None],
+           ['b', None]], dtype=object)
+    >>> scores[:, 1]
+    array([-inf, -inf], dtype=float32)
     """
 
     _explicit = True
@@ -222,7 +256,16 @@ class Recommender:
         return _results(self.item_map_, idx, scores, True)
 
     def known_users(self, users):
-        """Boolean mask: which of ``users`` (raw ids) have a training history (see :meth:`partial_fit_users`)."""
+        """Boolean mask: which of ``users`` (raw ids) have a training history (see :meth:`partial_fit_users`).
+
+        Examples
+        --------
+        >>> import mf
+        >>> r = mf.Ratings(["ann", "ann", "bob", "bob", "cy"], ["a", "b", "a", "c", "b"], [5, 3, 4, 2, 4])
+        >>> model = mf.MatrixFactorization(factors=2, random_state=0).fit(r)
+        >>> model.known_users(["ann", "zed"])
+        array([ True, False])
+        """
         self._check_fitted("user_items_")
         _, users = _query(users, "users")
         return self._has_history(self.user_map_.lookup(users))
@@ -363,6 +406,15 @@ class Recommender:
 
         Factor models use the cosine of the user factors; see the model for
         others. Returns ``(ids, similarities)`` as :meth:`similar_items`.
+
+        Examples
+        --------
+        >>> import mf
+        >>> r = mf.Ratings(["ann", "ann", "bob", "bob", "cy"], ["a", "b", "a", "c", "b"], [5, 3, 4, 2, 4])
+        >>> model = mf.MatrixFactorization(factors=2, random_state=0).fit(r)
+        >>> ids, sims = model.similar_users("ann", n=2)
+        >>> sorted(ids.tolist()), sims.dtype.name
+        (['bob', 'cy'], 'float32')
         """
         self._check_fitted("user_items_")
         return self._similar_query(user, n, "user", self.user_map_, "users")
