@@ -25,17 +25,40 @@ _num_threads = [None]
 
 
 def floatx():
-    """The float type of all weights and outputs: ``'float32'``."""
+    """The float type of all weights and outputs: ``'float32'``.
+
+    Examples
+    --------
+    >>> floatx()
+    'float32'
+    """
     return "float32"
 
 
 def epsilon():
-    """The fuzz factor used by losses and optimizers, as Keras: ``1e-7``."""
+    """The fuzz factor used by losses and optimizers, as Keras: ``1e-7``.
+
+    Examples
+    --------
+    >>> epsilon()
+    1e-07
+    """
     return 1e-7
 
 
 def clear_session():
-    """Reset the layer-name counters, so the next layer is ``dense`` again, not ``dense_3``."""
+    """Reset the layer-name counters, so the next layer is ``dense`` again, not ``dense_3``.
+
+    Examples
+    --------
+    >>> from mf.keras.layers import Dense
+    >>> clear_session()
+    >>> Dense(1).name, Dense(1).name
+    ('dense', 'dense_1')
+    >>> clear_session()
+    >>> Dense(1).name
+    'dense'
+    """
     _name_counts.clear()
 
 
@@ -66,6 +89,13 @@ def set_num_threads(n):
 
     The count is applied around each kernel call and restored afterwards;
     numba's global setting is never changed.
+
+    Examples
+    --------
+    >>> set_num_threads(2)
+    >>> get_num_threads()
+    2
+    >>> set_num_threads(None)  # back to all cores
     """
     if n is not None:
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
@@ -75,7 +105,14 @@ def set_num_threads(n):
 
 
 def get_num_threads():
-    """The thread count set by :func:`set_num_threads`, or ``None`` for all cores."""
+    """The thread count set by :func:`set_num_threads`, or ``None`` for all cores.
+
+    Examples
+    --------
+    >>> set_num_threads(None)
+    >>> get_num_threads() is None
+    True
+    """
     return _num_threads[0]
 
 

@@ -20,7 +20,23 @@ __all__ = ["Callback", "History", "EarlyStopping", "ModelCheckpoint", "LambdaCal
 
 
 class Callback:
-    """Base class.  ``self.model`` and ``self.params`` are set by ``fit``."""
+    """Base class.  ``self.model`` and ``self.params`` are set by ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mf.keras.layers import Input, Embedding, Flatten
+    >>> from mf.keras.models import Model
+    >>> ids = Input(shape=(1,))
+    >>> model = Model(ids, Flatten()(Embedding(4, 1)(ids)))
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> class Report(Callback):
+    ...     def on_epoch_end(self, epoch, logs=None):
+    ...         print(epoch, sorted(logs), self.params["epochs"])
+    >>> _ = model.fit(np.arange(4), np.ones(4), epochs=2, callbacks=[Report()], verbose=0)
+    0 ['loss'] 2
+    1 ['loss'] 2
+    """
 
     def __init__(self):
         self.model = None
@@ -66,7 +82,22 @@ class Callback:
 
 
 class History(Callback):
-    """Records the epoch logs: ``history`` (dict of lists of floats) and ``epoch``."""
+    """Records the epoch logs: ``history`` (dict of lists of floats) and ``epoch``.
+
+    ``fit`` adds one to its callbacks and returns it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mf.keras.layers import Input, Embedding, Flatten
+    >>> from mf.keras.models import Model
+    >>> ids = Input(shape=(1,))
+    >>> model = Model(ids, Flatten()(Embedding(4, 1)(ids)))
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> history = model.fit(np.arange(4), np.ones(4), epochs=3, verbose=0)
+    >>> isinstance(history, History), history.epoch, len(history.history["loss"])
+    (True, [0, 1, 2], 3)
+    """
 
     def __init__(self):
         super().__init__()
@@ -114,6 +145,19 @@ class EarlyStopping(_MonitorMixin, Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
 
     ``restore_best_weights=True`` puts back the weights of the best epoch at the end.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mf.keras.layers import Input, Embedding, Flatten
+    >>> from mf.keras.models import Model
+    >>> ids = Input(shape=(1,))
+    >>> model = Model(ids, Flatten()(Embedding(4, 1)(ids)))
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> stop = EarlyStopping(monitor="loss", min_delta=10.0, patience=1)  # no epoch gains 10
+    >>> history = model.fit(np.arange(4), np.ones(4), epochs=10, callbacks=[stop], verbose=0)
+    >>> history.epoch, stop.stopped_epoch
+    ([0, 1], 1)
     """
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
@@ -175,6 +219,21 @@ class ModelCheckpoint(_MonitorMixin, Callback):
     ``filepath`` may contain ``{epoch}`` and log keys, e.g.
     ``'ckpt-{epoch:02d}-{val_loss:.3f}.mfk'``.  Files are written with
     :meth:`Model.save` (or :meth:`Model.save_weights`).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from mf.keras.layers import Input, Embedding, Flatten
+    >>> from mf.keras.models import Model
+    >>> ids = Input(shape=(1,))
+    >>> model = Model(ids, Flatten()(Embedding(4, 1)(ids)))
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     checkpoint = ModelCheckpoint(os.path.join(folder, "ckpt-{epoch:02d}.mfk"))
+    ...     _ = model.fit(np.arange(4), np.ones(4), epochs=2, callbacks=[checkpoint], verbose=0)
+    ...     print(sorted(os.listdir(folder)))
+    ['ckpt-01.mfk', 'ckpt-02.mfk']
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
@@ -215,7 +274,22 @@ class ModelCheckpoint(_MonitorMixin, Callback):
 
 class LambdaCallback(Callback):
     """A callback from plain functions:
-    ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``."""
+    ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mf.keras.layers import Input, Embedding, Flatten
+    >>> from mf.keras.models import Model
+    >>> ids = Input(shape=(1,))
+    >>> model = Model(ids, Flatten()(Embedding(4, 1)(ids)))
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> steps = []
+    >>> count = LambdaCallback(on_train_batch_end=lambda batch, logs: steps.append(batch))
+    >>> _ = model.fit(np.arange(4), np.ones(4), batch_size=2, epochs=2, callbacks=[count], verbose=0)
+    >>> steps
+    [0, 1, 0, 1]
+    """
 
     _HOOKS = ("on_epoch_begin", "on_epoch_end", "on_train_begin", "on_train_end",
               "on_train_batch_begin", "on_train_batch_end")

@@ -48,6 +48,18 @@ class Variable:
     """A weight of a layer: a float32 array with a Keras-style ``path``.
 
     ``numpy()`` returns a copy; ``assign(value)`` writes in place.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> emb = Embedding(3, 2, embeddings_initializer="zeros", name="items")
+    >>> _ = emb(Input(shape=(1,)))
+    >>> var = emb.embeddings
+    >>> var.path, var.shape, var.trainable
+    ('items/embeddings', (3, 2), True)
+    >>> var.assign(np.ones((3, 2)))
+    >>> float(var.numpy().sum())
+    6.0
     """
 
     def __init__(self, value, name, layer, trainable=True, regularizer=None):
@@ -114,7 +126,16 @@ def assign_weights(variables, weights, owner):
 
 
 class KerasTensor:
-    """A symbolic tensor: the output of a layer in a graph under construction."""
+    """A symbolic tensor: the output of a layer in a graph under construction.
+
+    Examples
+    --------
+    >>> t = Input(shape=(1,), name="user")
+    >>> t.shape, t.ndim, t.name
+    ((None, 1), 2, 'user')
+    >>> Flatten()(Embedding(10, 4)(t)).shape
+    (None, 4)
+    """
 
     def __init__(self, shape, layer, node_index, is_ids=False):
         self.shape = tuple(shape)
@@ -157,7 +178,17 @@ class Node:
 
 
 class Layer:
-    """Base class of the supported layers."""
+    """Base class of the supported layers.
+
+    Examples
+    --------
+    >>> dense = Dense(2, name="scores")
+    >>> isinstance(dense, Layer), dense.name, dense.built, dense.weights
+    (True, 'scores', False, [])
+    >>> _ = dense(Flatten()(Embedding(5, 3)(Input(shape=(1,)))))
+    >>> [v.path for v in dense.weights]
+    ['scores/kernel', 'scores/bias']
+    """
 
     def __init__(self, name=None, trainable=True, dtype=None, **kwargs):
         if kwargs:
@@ -242,14 +273,41 @@ class Layer:
         return [v for v in self._weights if not v.trainable]
 
     def get_weights(self):
-        """Copies of the weight arrays, in Keras order."""
+        """Copies of the weight arrays, in Keras order.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> emb = Embedding(3, 2, weights=[np.arange(6.0).reshape(3, 2)])
+        >>> emb.get_weights()[0].tolist()
+        [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
+        """
         return [v.numpy() for v in self._weights]
 
     def set_weights(self, weights):
-        """Overwrite the weights in place from a list of arrays of the same shapes."""
+        """Overwrite the weights in place from a list of arrays of the same shapes.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> emb = Embedding(3, 2)
+        >>> _ = emb(Input(shape=(1,)))
+        >>> emb.set_weights([np.ones((3, 2))])
+        >>> emb.embeddings.numpy().tolist()
+        [[1.0, 1.0], [1.0, 1.0], [1.0, 1.0]]
+        """
         assign_weights(self._weights, weights, self._describe())
 
     def count_params(self):
+        """Number of weights (scalars) of the layer, once it is built.
+
+        Examples
+        --------
+        >>> dense = Dense(4)
+        >>> _ = dense(Flatten()(Embedding(10, 3)(Input(shape=(1,)))))
+        >>> dense.count_params()  # 3 x 4 kernel and 4 biases
+        16
+        """
         return int(sum(int(np.prod(v.shape)) for v in self._weights))
 
     def get_config(self):
@@ -264,7 +322,14 @@ class Layer:
 
 
 class InputLayer(Layer):
-    """The layer behind :func:`Input`; it holds one integer id per sample."""
+    """The layer behind :func:`Input`; it holds one integer id per sample.
+
+    Examples
+    --------
+    >>> layer = InputLayer(shape=(1,), name="item")
+    >>> layer.output.shape, layer.get_config()
+    ((None, 1), {'name': 'item', 'shape': [1]})
+    """
 
     def __init__(self, shape=(1,), name=None, **kwargs):
         super().__init__(name=name, **kwargs)
@@ -289,6 +354,13 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, **kwargs):
 
     Keras's ``dtype`` argument is accepted and has no effect: ids may be
     given as integers or as integral floats.
+
+    Examples
+    --------
+    >>> Input(shape=(1,), name="user")
+    <KerasTensor shape=(None, 1), dtype=float32, name=user>
+    >>> Input(shape=()).shape
+    (None,)
     """
     if shape is None:
         raise ValueError("Input: pass shape=(1,) (one integer id per sample)")
@@ -308,6 +380,15 @@ class Embedding(Layer):
     (uniform on [-0.05, 0.05)), ``embeddings_regularizer=None``; ``weights``
     gives the initial table.  Called on ids of shape ``(None, 1)`` it returns
     ``(None, 1, output_dim)``; on ``(None,)``, ``(None, output_dim)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> emb = Embedding(3, 2, weights=[np.arange(6.0).reshape(3, 2)])
+    >>> emb(Input(shape=(1,))).shape, emb(Input(shape=())).shape
+    ((None, 1, 2), (None, 2))
+    >>> emb.embeddings.numpy()[2].tolist()
+    [4.0, 5.0]
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
@@ -377,7 +458,13 @@ def _row_shape(layer, t):
 
 
 class Flatten(Layer):
-    """Collapse all but the batch axis: ``(None, 1, d)`` -> ``(None, d)``."""
+    """Collapse all but the batch axis: ``(None, 1, d)`` -> ``(None, d)``.
+
+    Examples
+    --------
+    >>> Flatten()(Embedding(10, 4)(Input(shape=(1,)))).shape
+    (None, 4)
+    """
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -396,7 +483,18 @@ class Flatten(Layer):
 
 class Dot(Layer):
     """Dot product of two tensors along ``axes`` (the feature axis), optionally of
-    their l2-normalised versions (cosine similarity) when ``normalize=True``."""
+    their l2-normalised versions (cosine similarity) when ``normalize=True``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mf.keras.models import Model
+    >>> x = Input(shape=(1,))
+    >>> a = Flatten()(Embedding(2, 2, weights=[np.array([[1.0, 2.0], [3.0, 4.0]])])(x))
+    >>> b = Flatten()(Embedding(2, 2, weights=[np.array([[1.0, 0.0], [0.5, 2.0]])])(x))
+    >>> Model(x, Dot(axes=1)([a, b])).predict(np.array([0, 1])).tolist()
+    [[1.0], [9.5]]
+    """
 
     def __init__(self, axes, normalize=False, **kwargs):
         super().__init__(**kwargs)
@@ -438,7 +536,18 @@ class Dot(Layer):
 
 
 class Concatenate(Layer):
-    """Join tensors along the feature axis (``axis=-1``)."""
+    """Join tensors along the feature axis (``axis=-1``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mf.keras.models import Model
+    >>> x = Input(shape=(1,))
+    >>> a = Flatten()(Embedding(2, 2, weights=[np.array([[1.0, 2.0], [3.0, 4.0]])])(x))
+    >>> b = Flatten()(Embedding(2, 2, weights=[np.array([[1.0, 0.0], [0.5, 2.0]])])(x))
+    >>> Model(x, Concatenate()([a, b])).predict(np.array([0, 1])).tolist()
+    [[1.0, 2.0, 1.0, 0.0], [3.0, 4.0, 0.5, 2.0]]
+    """
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
@@ -474,11 +583,33 @@ class _Merge(Layer):
 
 
 class Add(_Merge):
-    """Element-wise sum of tensors of the same shape (e.g. a dot product plus biases)."""
+    """Element-wise sum of tensors of the same shape (e.g. a dot product plus biases).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mf.keras.models import Model
+    >>> x = Input(shape=(1,))
+    >>> a = Flatten()(Embedding(2, 2, weights=[np.array([[1.0, 2.0], [3.0, 4.0]])])(x))
+    >>> b = Flatten()(Embedding(2, 2, weights=[np.array([[1.0, 0.0], [0.5, 2.0]])])(x))
+    >>> Model(x, Add()([a, b])).predict(np.array([0, 1])).tolist()
+    [[2.0, 2.0], [3.5, 6.0]]
+    """
 
 
 class Multiply(_Merge):
-    """Element-wise product of tensors of the same shape (the GMF branch of NeuMF)."""
+    """Element-wise product of tensors of the same shape (the GMF branch of NeuMF).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mf.keras.models import Model
+    >>> x = Input(shape=(1,))
+    >>> a = Flatten()(Embedding(2, 2, weights=[np.array([[1.0, 2.0], [3.0, 4.0]])])(x))
+    >>> b = Flatten()(Embedding(2, 2, weights=[np.array([[1.0, 0.0], [0.5, 2.0]])])(x))
+    >>> Model(x, Multiply()([a, b])).predict(np.array([0, 1])).tolist()
+    [[1.0, 0.0], [1.5, 8.0]]
+    """
 
 
 class Dense(Layer):
@@ -487,6 +618,16 @@ class Dense(Layer):
     Keras defaults: ``kernel_initializer='glorot_uniform'``,
     ``bias_initializer='zeros'``; ``activation`` one of ``None``/``'linear'``,
     ``'relu'``, ``'sigmoid'``, ``'tanh'``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mf.keras.models import Model
+    >>> x = Input(shape=(1,))
+    >>> a = Flatten()(Embedding(2, 2, weights=[np.array([[1.0, 2.0], [-3.0, -4.0]])])(x))
+    >>> relu_sum = Dense(1, activation="relu", kernel_initializer="ones")
+    >>> Model(x, relu_sum(a)).predict(np.array([0, 1])).tolist()
+    [[3.0], [0.0]]
     """
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",

@@ -19,7 +19,14 @@ __all__ = ["Metric", "MeanAbsoluteError", "MeanSquaredError", "RootMeanSquaredEr
 
 
 class Metric:
-    """Base class: ``result(abs_sum, sq_sum, count)`` from summed errors."""
+    """Base class: ``result(abs_sum, sq_sum, count)`` from summed errors.
+
+    Examples
+    --------
+    >>> metric = get("mae")
+    >>> isinstance(metric, Metric), metric.name, metric.result(abs_sum=3.0, sq_sum=5.0, count=2)
+    (True, 'mae', 1.5)
+    """
 
     def __init__(self, name=None):
         self.name = name or self._default_name
@@ -32,7 +39,13 @@ class Metric:
 
 
 class MeanAbsoluteError(Metric):
-    """Mean of ``|y - p|``."""
+    """Mean of ``|y - p|``.
+
+    Examples
+    --------
+    >>> MeanAbsoluteError().result(abs_sum=3.0, sq_sum=5.0, count=2)  # errors 1 and 2
+    1.5
+    """
 
     _default_name = "mean_absolute_error"
 
@@ -41,7 +54,13 @@ class MeanAbsoluteError(Metric):
 
 
 class MeanSquaredError(Metric):
-    """Mean of ``(y - p)**2``."""
+    """Mean of ``(y - p)**2``.
+
+    Examples
+    --------
+    >>> MeanSquaredError().result(abs_sum=3.0, sq_sum=5.0, count=2)  # errors 1 and 2
+    2.5
+    """
 
     _default_name = "mean_squared_error"
 
@@ -50,7 +69,13 @@ class MeanSquaredError(Metric):
 
 
 class RootMeanSquaredError(Metric):
-    """Square root of the mean of ``(y - p)**2``."""
+    """Square root of the mean of ``(y - p)**2``.
+
+    Examples
+    --------
+    >>> RootMeanSquaredError().result(abs_sum=4.0, sq_sum=8.0, count=2)  # errors 2 and 2
+    2.0
+    """
 
     _default_name = "root_mean_squared_error"
 
@@ -71,7 +96,15 @@ _CLASSES = {c.__name__: c for c in set(_BY_NAME.values())}
 
 def get(identifier):
     """A metric from a name (``'mae'``, ``'mse'``, ``'RootMeanSquaredError'``, ``'rmse'``) or
-    instance; a string keeps its spelling as the metric's name."""
+    instance; a string keeps its spelling as the metric's name.
+
+    Examples
+    --------
+    >>> get("rmse")
+    RootMeanSquaredError(name='rmse')
+    >>> get(MeanSquaredError()).name
+    'mean_squared_error'
+    """
     if isinstance(identifier, Metric):
         return identifier
     if isinstance(identifier, str) and identifier.lower() in _BY_NAME:

@@ -150,6 +150,16 @@ class Model:
         The output tensor.
     name : str, optional
         Defaults to ``'functional'``, ``'functional_1'``, ... as in Keras.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mf.keras.layers import Input, Embedding, Flatten, Dot
+    >>> user, item = Input(shape=(1,)), Input(shape=(1,))
+    >>> score = Dot(axes=1)([Flatten()(Embedding(3, 2)(user)), Flatten()(Embedding(4, 2)(item))])
+    >>> model = Model(inputs=[user, item], outputs=score)
+    >>> model.predict([np.array([0, 2]), np.array([3, 1])]).shape
+    (2, 1)
     """
 
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True):
@@ -352,18 +362,61 @@ class Model:
         return [v for v in self._vars if not (v.trainable and self.trainable)]
 
     def get_weights(self):
-        """Copies of all weights in Keras order (e.g. embeddings, then dense kernel and bias)."""
+        """Copies of all weights in Keras order (e.g. embeddings, then dense kernel and bias).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mf.keras.layers import Input, Embedding, Flatten, Dense
+        >>> ids = Input(shape=(1,))
+        >>> model = Model(ids, Dense(1)(Flatten()(Embedding(10, 4)(ids))))
+        >>> [w.shape for w in model.get_weights()]
+        [(10, 4), (4, 1), (1,)]
+        """
         return [v.numpy() for v in self._vars]
 
     def set_weights(self, weights):
-        """Overwrite all weights from a list of arrays in :meth:`get_weights` order."""
+        """Overwrite all weights from a list of arrays in :meth:`get_weights` order.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mf.keras.layers import Input, Embedding, Flatten, Dense
+        >>> ids = Input(shape=(1,))
+        >>> model = Model(ids, Dense(1)(Flatten()(Embedding(10, 4)(ids))))
+        >>> model.set_weights([np.zeros((10, 4)), np.ones((4, 1)), np.full(1, 0.5)])
+        >>> model.predict(np.array([3])).tolist()
+        [[0.5]]
+        """
         layers_module.assign_weights(self._vars, weights, f"Model '{self.name}'")
 
     def count_params(self):
+        """Number of weights (scalars) of the model.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mf.keras.layers import Input, Embedding, Flatten, Dense
+        >>> ids = Input(shape=(1,))
+        >>> model = Model(ids, Dense(1)(Flatten()(Embedding(10, 4)(ids))))
+        >>> model.count_params()  # 10 x 4 embeddings, 4 x 1 kernel, 1 bias
+        45
+        """
         return int(self._flat.size)
 
     def get_layer(self, name=None, index=None):
-        """A layer by ``name`` or by position ``index`` in :attr:`layers`."""
+        """A layer by ``name`` or by position ``index`` in :attr:`layers`.
+
+        Examples
+        --------
+        >>> from mf.keras import backend
+        >>> backend.clear_session()
+        >>> from mf.keras.layers import Input, Embedding, Flatten, Dense
+        >>> ids = Input(shape=(1,))
+        >>> model = Model(ids, Dense(1)(Flatten()(Embedding(10, 4)(ids))))
+        >>> model.get_layer("dense").units, model.get_layer(index=1).name
+        (1, 'embedding')
+        """
         if index is not None:
             return self.layers[index]
         for layer in self.layers:
@@ -383,6 +436,17 @@ class Model:
 
         ``run_eagerly``, ``steps_per_execution``, ``jit_compile`` and
         ``auto_scale_loss`` are accepted for compatibility and have no effect.
+
+        Examples
+        --------
+        >>> from mf.keras.layers import Input, Embedding, Flatten, Dense
+        >>> ids = Input(shape=(1,))
+        >>> model = Model(ids, Dense(1)(Flatten()(Embedding(10, 4)(ids))))
+        >>> model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+        >>> model.optimizer
+        Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-07)
+        >>> model.loss, model.metrics_names
+        (MeanSquaredError(), ['loss', 'mae'])
         """
         if loss_weights is not None or weighted_metrics is not None:
             raise NotImplementedError("loss_weights and weighted_metrics are not supported")
@@ -478,6 +542,18 @@ class Model:
         losses (each measured before its update), ``val_loss`` the loss on the
         validation data at the end of the epoch.  ``validation_batch_size``
         has no effect (validation is exact).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mf.keras.layers import Input, Embedding, Flatten, Dense
+        >>> ids = Input(shape=(1,))
+        >>> model = Model(ids, Dense(1)(Flatten()(Embedding(10, 4)(ids))))
+        >>> model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+        >>> x, y = np.array([0, 1, 2, 3]), np.array([1.0, 2.0, 3.0, 4.0])
+        >>> history = model.fit(x, y, epochs=3, batch_size=2, validation_split=0.25, verbose=0)
+        >>> sorted(history.history), history.epoch, history.params["steps"]  # 3 samples left to train on
+        (['loss', 'mae', 'val_loss', 'val_mae'], [0, 1, 2], 2)
         """
         if not self.compiled:
             raise ValueError("You must call `compile()` before using the model.")
@@ -624,7 +700,20 @@ class Model:
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
-        """Loss (plus metrics, as a list) of the model on ``(x, y)``, computed exactly."""
+        """Loss (plus metrics, as a list) of the model on ``(x, y)``, computed exactly.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mf.keras.layers import Input, Embedding, Flatten
+        >>> ids = Input(shape=(1,))
+        >>> model = Model(ids, Flatten()(Embedding(10, 1, embeddings_initializer="zeros")(ids)))
+        >>> model.compile(loss="mse", metrics=["mae"])
+        >>> model.evaluate(np.array([0, 1]), np.array([1.0, 3.0]), verbose=0)  # predictions are 0
+        [5.0, 2.0]
+        >>> model.evaluate(np.array([0, 1]), np.array([1.0, 3.0]), verbose=0, return_dict=True)
+        {'loss': 5.0, 'mae': 2.0}
+        """
         if not self.compiled:
             raise ValueError("You must call `compile()` before using the model.")
         if self.loss is None:
@@ -652,6 +741,15 @@ class Model:
         Ids may be given with shape ``(n,)`` or ``(n, 1)``, as integers or
         integral floats.  ``batch_size`` only sets the step count shown by the
         progress bar.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mf.keras.layers import Input, Embedding, Flatten
+        >>> ids = Input(shape=(1,))
+        >>> model = Model(ids, Flatten()(Embedding(3, 1, weights=[np.array([[0.5], [1.0], [2.0]])])(ids)))
+        >>> model.predict(np.array([2, 0])).tolist(), model.predict(np.array([[2.0], [0.0]])).tolist()
+        ([[2.0], [0.5]], [[2.0], [0.5]])
         """
         if steps is not None or callbacks is not None:
             raise NotImplementedError("predict: steps and callbacks are not supported")
@@ -674,7 +772,18 @@ class Model:
         return result.reshape((n,) + self.outputs[0].shape[1:])
 
     def predict_on_batch(self, x):
-        """Same as :meth:`predict` (Keras's single-batch variant)."""
+        """Same as :meth:`predict` (Keras's single-batch variant).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mf.keras.layers import Input, Embedding, Flatten
+        >>> ids = Input(shape=(1,))
+        >>> model = Model(ids, Flatten()(Embedding(3, 1, weights=[np.array([[0.5], [1.0], [2.0]])])(ids)))
+        >>> model.predict_on_batch(np.array([1, 2]))
+        array([[1.],
+               [2.]], dtype=float32)
+        """
         return self.predict(x)
 
     def __call__(self, inputs):
@@ -687,7 +796,35 @@ class Model:
     # -- summary --------------------------------------------------------------
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
-        """Print Keras's summary table (``expand_nested`` has no effect: there is no nesting)."""
+        """Print Keras's summary table (``expand_nested`` has no effect: there is no nesting).
+
+        Without ``line_length`` the table is as wide as Keras makes it, at
+        most the terminal's width.
+
+        Examples
+        --------
+        >>> from mf.keras import backend
+        >>> backend.clear_session()
+        >>> from mf.keras.layers import Input, Embedding, Flatten, Dense
+        >>> ids = Input(shape=(1,))
+        >>> model = Model(ids, Dense(1)(Flatten()(Embedding(10, 4)(ids))))
+        >>> model.summary(line_length=60)
+        Model: "functional"
+        ┏━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━┓
+        ┃ Layer (type)             ┃ Output Shape      ┃   Param # ┃
+        ┡━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━┩
+        │ input_layer (InputLayer) │ (None, 1)         │         0 │
+        ├──────────────────────────┼───────────────────┼───────────┤
+        │ embedding (Embedding)    │ (None, 1, 4)      │        40 │
+        ├──────────────────────────┼───────────────────┼───────────┤
+        │ flatten (Flatten)        │ (None, 4)         │         0 │
+        ├──────────────────────────┼───────────────────┼───────────┤
+        │ dense (Dense)            │ (None, 1)         │         5 │
+        └──────────────────────────┴───────────────────┴───────────┘
+         Total params: 45 (180.00 B)
+         Trainable params: 45 (180.00 B)
+         Non-trainable params: 0 (0.00 B)
+        """
         text = _summary.render(self, line_length, positions, show_trainable, layer_range)
         if print_fn is not None:
             print_fn(text)
@@ -737,6 +874,20 @@ class Model:
         description of the graph and one array per weight; it is written to a
         temporary file first and moved into place, so an interrupted save never
         leaves a truncated file.  Read it back with :func:`load_model`.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from mf.keras.layers import Input, Embedding, Flatten, Dense
+        >>> ids = Input(shape=(1,))
+        >>> model = Model(ids, Dense(1)(Flatten()(Embedding(10, 4)(ids))))
+        >>> model.compile(optimizer="adam", loss="mse")
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     model.save(os.path.join(folder, "model.mfk"))
+        ...     restored = load_model(os.path.join(folder, "model.mfk"))
+        >>> restored.optimizer, np.array_equal(restored.predict(np.arange(10)), model.predict(np.arange(10)))
+        (Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-07), True)
         """
         self._ensure_bound()
         arrays = {f"weight_{k}": v.value for k, v in enumerate(self._vars)}
@@ -746,13 +897,41 @@ class Model:
         _write_npz(filepath, self._config(), arrays)
 
     def save_weights(self, filepath):
-        """Write only the weights (in :meth:`get_weights` order) to ``filepath``."""
+        """Write only the weights (in :meth:`get_weights` order) to ``filepath``.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from mf.keras.layers import Input, Embedding, Flatten, Dense
+        >>> ids = Input(shape=(1,))
+        >>> model = Model(ids, Dense(1)(Flatten()(Embedding(10, 4)(ids))))
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     model.save_weights(os.path.join(folder, "model.weights.npz"))
+        ...     print(sorted(os.listdir(folder)))
+        ['model.weights.npz']
+        """
         config = {"format": _WEIGHTS_FORMAT, "version": 1,
                   "paths": [v.path for v in self._vars]}
         _write_npz(filepath, config, {f"weight_{k}": v.value for k, v in enumerate(self._vars)})
 
     def load_weights(self, filepath):
-        """Load weights written by :meth:`save_weights` or :meth:`save` into this model."""
+        """Load weights written by :meth:`save_weights` or :meth:`save` into this model.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from mf.keras.layers import Input, Embedding, Flatten, Dense
+        >>> ids = Input(shape=(1,))
+        >>> model = Model(ids, Dense(1)(Flatten()(Embedding(10, 4)(ids))))
+        >>> twin = Model(ids, Dense(1)(Flatten()(Embedding(10, 4)(ids))))  # same shapes, other weights
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     model.save_weights(os.path.join(folder, "model.weights.npz"))
+        ...     twin.load_weights(os.path.join(folder, "model.weights.npz"))
+        >>> np.array_equal(twin.predict(np.arange(10)), model.predict(np.arange(10)))
+        True
+        """
         config, arrays = _read_npz(filepath, (_WEIGHTS_FORMAT, _FORMAT))
         n = sum(1 for k in arrays if k.startswith("weight_"))
         self.set_weights([arrays[f"weight_{k}"] for k in range(n)])
@@ -795,7 +974,22 @@ def _read_npz(filepath, formats):
 
 def load_model(filepath, compile=True):
     """Rebuild a model written by :meth:`Model.save`, with its weights and, when
-    ``compile`` is true, its optimizer, loss, metrics and optimizer state."""
+    ``compile`` is true, its optimizer, loss, metrics and optimizer state.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from mf.keras.layers import Input, Embedding, Flatten
+    >>> ids = Input(shape=(1,))
+    >>> model = Model(ids, Flatten()(Embedding(3, 1, weights=[np.array([[0.5], [1.0], [2.0]])])(ids)))
+    >>> model.compile(optimizer="sgd", loss="mae", metrics=["mse"])
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     model.save(os.path.join(folder, "model.mfk"))
+    ...     restored = load_model(os.path.join(folder, "model.mfk"))
+    >>> restored.predict(np.array([2])).tolist(), restored.loss, restored.metrics_names
+    ([[2.0]], MeanAbsoluteError(), ['loss', 'mse'])
+    """
     config, arrays = _read_npz(filepath, (_FORMAT,))
     layers = {}
     for entry in config["layers"]:

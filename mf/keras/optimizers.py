@@ -45,7 +45,17 @@ def _positive(name, value, allow_zero=False):
 
 
 class Optimizer:
-    """Base class.  ``learning_rate`` may be changed between epochs (e.g. by a callback)."""
+    """Base class.  ``learning_rate`` may be changed between epochs (e.g. by a callback).
+
+    Examples
+    --------
+    >>> opt = get("adam")
+    >>> isinstance(opt, Optimizer), opt.iterations
+    (True, 0)
+    >>> opt.learning_rate = 0.01
+    >>> opt
+    Adam(learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-07)
+    """
 
     _code = None
     _n_slots = 0
@@ -99,7 +109,20 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """``w -= lr * g``; with ``momentum``, Keras's (optionally Nesterov) velocity update."""
+    """``w -= lr * g``; with ``momentum``, Keras's (optionally Nesterov) velocity update.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mf.keras.layers import Input, Embedding, Flatten
+    >>> from mf.keras.models import Model
+    >>> ids = Input(shape=(1,))
+    >>> model = Model(ids, Flatten()(Embedding(2, 1, embeddings_initializer="zeros")(ids)))
+    >>> model.compile(optimizer=SGD(learning_rate=0.1), loss="mse")
+    >>> _ = model.fit(np.array([0]), np.array([1.0]), verbose=0)  # one step, gradient -2
+    >>> model.get_weights()[0].ravel().round(4)  # 0.1 * 2; row 1 was not in the batch
+    array([0.2, 0. ], dtype=float32)
+    """
 
     _code = kg.OPT_SGD
 
@@ -119,7 +142,20 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Keras Adam: ``m += (g - m)(1 - beta_1)``, ``v += (g**2 - v)(1 - beta_2)``,
     ``w -= alpha_t * m / (sqrt(v) + epsilon)`` with
-    ``alpha_t = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``."""
+    ``alpha_t = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mf.keras.layers import Input, Embedding, Flatten
+    >>> from mf.keras.models import Model
+    >>> ids = Input(shape=(1,))
+    >>> model = Model(ids, Flatten()(Embedding(2, 1, embeddings_initializer="zeros")(ids)))
+    >>> model.compile(optimizer=Adam(learning_rate=0.1), loss="mse")
+    >>> _ = model.fit(np.array([0]), np.array([1.0]), verbose=0)  # one step, gradient -2
+    >>> model.get_weights()[0].ravel().round(4)  # the first step is lr, whatever the gradient's size
+    array([0.1, 0. ], dtype=float32)
+    """
 
     _code = kg.OPT_ADAM
     _n_slots = 2
@@ -143,7 +179,20 @@ class Adam(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """Keras RMSprop: ``v = rho v + (1 - rho) g**2``, ``w -= lr g / sqrt(v + epsilon)``."""
+    """Keras RMSprop: ``v = rho v + (1 - rho) g**2``, ``w -= lr g / sqrt(v + epsilon)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mf.keras.layers import Input, Embedding, Flatten
+    >>> from mf.keras.models import Model
+    >>> ids = Input(shape=(1,))
+    >>> model = Model(ids, Flatten()(Embedding(2, 1, embeddings_initializer="zeros")(ids)))
+    >>> model.compile(optimizer=RMSprop(learning_rate=0.1), loss="mse")
+    >>> _ = model.fit(np.array([0]), np.array([1.0]), verbose=0)  # one step, gradient -2
+    >>> model.get_weights()[0].ravel().round(4)  # 0.1 * 2 / sqrt(0.1 * 4)
+    array([0.3162, 0.    ], dtype=float32)
+    """
 
     _code = kg.OPT_RMSPROP
 
@@ -167,7 +216,20 @@ class RMSprop(Optimizer):
 
 class Adagrad(Optimizer):
     """Keras Adagrad: ``acc += g**2``, ``w -= lr g / sqrt(acc + epsilon)``, ``acc`` starting at
-    ``initial_accumulator_value``."""
+    ``initial_accumulator_value``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mf.keras.layers import Input, Embedding, Flatten
+    >>> from mf.keras.models import Model
+    >>> ids = Input(shape=(1,))
+    >>> model = Model(ids, Flatten()(Embedding(2, 1, embeddings_initializer="zeros")(ids)))
+    >>> model.compile(optimizer=Adagrad(learning_rate=0.1), loss="mse")
+    >>> _ = model.fit(np.array([0]), np.array([1.0]), verbose=0)  # one step, gradient -2
+    >>> model.get_weights()[0].ravel().round(4)  # 0.1 * 2 / sqrt(0.1 + 4)
+    array([0.0988, 0.    ], dtype=float32)
+    """
 
     _code = kg.OPT_ADAGRAD
     _n_slots = 1
@@ -197,7 +259,16 @@ _CLASSES = {"SGD": SGD, "Adam": Adam, "RMSprop": RMSprop, "Adagrad": Adagrad}
 
 def get(identifier):
     """An optimizer from a name (``'adam'``, ``'sgd'``, ``'rmsprop'``, ``'adagrad'``) or an
-    instance."""
+    instance.
+
+    Examples
+    --------
+    >>> get("rmsprop")
+    RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-07, centered=False)
+    >>> opt = SGD(learning_rate=0.5)
+    >>> get(opt) is opt
+    True
+    """
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
