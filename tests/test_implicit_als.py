@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mf
-from mf.kernels.implicit_als import cholesky_solve, gram, implicit_cg_rows, implicit_cholesky_rows
+from mf.kernels.implicit_als import gram, implicit_cg_rows, implicit_cholesky_rows
+from mf.kernels.linalg import cholesky_solve
 from mf.metrics import auc
 from mf.models.implicit import ImplicitALS
 

@@ -373,10 +373,7 @@ class MatrixFactorization(Recommender, Estimator):
         mu = np.float32(self.global_mean_)
         Q, bi = self.item_factors_, self.item_bias_
         if rows.size == 1:
-            k = Q.shape[1]
-            failed = solve_rows_serial(0, 1, rows, indptr, indices, data, Q, bi, mu, reg, reg_bias, biases, P, bu,
-                                  np.empty((k, k), dtype=np.float32), np.empty(k, dtype=np.float32),
-                                  np.empty((k + 1, k + 1)), np.empty(k + 1))
+            failed = solve_rows_serial(0, 1, rows, indptr, indices, data, Q, bi, mu, reg, reg_bias, biases, P, bu)
         else:
             threads = resolve_threads(self.n_threads)
             with numba_threads(threads):
