@@ -155,6 +155,16 @@ def test_negatives_that_are_positives_are_skipped():
 
 # ---------------------------------------------------------------- the model
 @pytest.mark.parametrize("negatives", ["uniform", "popularity"])
+def test_small_catalogues_draw_negatives_from_every_item(negatives):
+    # 3 items: with negatives drawn from all of them a third of the samples hit the user's one positive; with
+    # the items cut into several groups, a positive's group would hold only itself and every sample be skipped
+    users = np.arange(30)
+    model = mf.BPR(factors=4, epochs=3, negatives=negatives, random_state=0).fit(mf.Ratings(users, users % 3))
+    assert 0.1 < model.history_["skipped"][-1] < 0.6
+    assert model.history_["loss"][-1] > 0
+
+
+@pytest.mark.parametrize("negatives", ["uniform", "popularity"])
 def test_planted_blocks_are_ranked_correctly(data, negatives):
     train, relevant = data
     model = BPR(factors=8, lr=0.05, epochs=60, negatives=negatives, random_state=0).fit(train)

@@ -25,6 +25,8 @@ ALS_SOLVERS = ("cg", "cholesky")
 NEGATIVES = ("uniform", "popularity")
 UNKNOWN = ("cold_start", "nan", "raise")
 BPR_GROUPS = 8
+BPR_MIN_GROUP_ITEMS = 64
+"""Fewest items per item group: a block column draws its negatives from one group."""
 SERIAL_GRAM_FMAS = 1 << 24
 SERIAL_ROWS = 64
 BPR_POSITIVES_PER_THREAD = 100_000
@@ -429,8 +431,10 @@ class BPR(_ImplicitModel, Recommender, Estimator):
     and items are cut into a grid of blocks run in parallel without locks
     (see :mod:`mf.kernels.bpr`): in an update, ``j`` is drawn among the items
     of ``i``'s block column. Items are dealt to the columns at random anew
-    every epoch (balanced by popularity), so every item is a possible
-    negative of every positive.
+    every epoch (balanced by popularity), so over the epochs every item is a
+    possible negative of every positive. The grid has 8 columns (more with
+    more threads), fewer for catalogues under 512 items so that a column
+    holds at least 64 items: a single column, and no parallelism, below 128.
 
     Parameters
     ----------
@@ -587,7 +591,8 @@ class BPR(_ImplicitModel, Recommender, Estimator):
         rng = resolve_rng(self.random_state)
         n_users, n_items = train.shape
         k = p["factors"]
-        groups = max(BPR_GROUPS, p["n_threads"])
+        # Small catalogues get fewer (down to one) groups, so that negatives are not drawn from a handful of items.
+        groups = max(1, min(max(BPR_GROUPS, p["n_threads"]), n_items // BPR_MIN_GROUP_ITEMS))
         counts = np.diff(train.indptr)
         u = np.repeat(np.arange(n_users, dtype=np.int32), counts)
         i = train.indices.astype(np.int32, copy=False)
