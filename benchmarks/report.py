@@ -362,6 +362,13 @@ def topk_section(data, headline):
             + md_table(["data", "threads", "mf users/s", "implicit users/s", "mf faster by", "identical ids"], rows))
 
 
+def run_load(data, row):
+    """Median load average recorded by the scale runs behind one summary row, or '-'."""
+    loads = [r["load_1min"] for r in data.get("runs", [])
+             if r.get("model") == row["model"] and r.get("n") == row["n"] and "load_1min" in r]
+    return f"{median(loads):.1f}" if loads else "-"
+
+
 def scale_section(data, folder, page, headline):
     summary = data.get("summary") or []
     s = data.get("settings", {})
@@ -377,11 +384,14 @@ def scale_section(data, folder, page, headline):
              "ratings, a check that every fit learned. The implicit-feedback rows (mf ImplicitALS, implicit's ALS, both "
              "with 3 conjugate-gradient steps and reg 0.01) fit the same (user, item) pairs as positives with "
              "confidence 2; implicit runs with BLAS on one thread."]
+    parts[-1] += (" Rows are kept from earlier runs until a run of the same library and size replaces them; "
+                  "'load' is the median 1-minute load average when the row's fits started ('-' where a run "
+                  "predates that record): above the 2 cores, other jobs competed for the machine.")
     rows = [[f"{x['n']:,}", x["label"], x["threads"], secs(x["iter_s"]), iteration_range(data, x), secs(x["fit_s"]),
              mib(x["peak_rss_mb"]), "-" if x["train_rmse_sample"] is None else f"{x['train_rmse_sample']:.3f}",
-             x["repeats"]] for x in summary]
+             x["repeats"], run_load(data, x)] for x in summary]
     parts.append(md_table(["ratings", "library", "threads", "per iteration", "fastest – slowest iteration", "fit",
-                           "peak memory", "train RMSE", "runs"], rows))
+                           "peak memory", "train RMSE", "runs", "load"], rows))
     failed = [r for r in data.get("runs", []) if "error" in r]
     if failed:
         parts.append("Runs that did not finish:\n\n" + "\n".join(
