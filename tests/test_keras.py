@@ -313,6 +313,17 @@ def test_optimizer_steps_equal_keras_update_rules(opt_name, opt, n_users):
     assert model.optimizer.iterations == 5
 
 
+def test_regularizer_names_and_defaults_are_keras_3s():
+    # Keras 3.15: get('l1'/'l2') -> 0.01, get('l1l2'/'L1L2') -> 0.0 and 0.0, l1_l2 is L1L2, 'l1_l2' is rejected
+    assert regularizers.get("l1").get_config() == {"l1": 0.01}
+    assert regularizers.get("L2").get_config() == {"l2": 0.01}
+    assert regularizers.get("l1l2").get_config() == regularizers.get("L1L2").get_config() == {"l1": 0.0, "l2": 0.0}
+    assert regularizers.l1_l2 is regularizers.L1L2
+    assert regularizers.l1_l2(l1=0.1).get_config() == {"l1": 0.1, "l2": 0.0}
+    with pytest.raises(ValueError, match="'l1_l2' is not a supported regularizer"):
+        regularizers.get("l1_l2")
+
+
 def test_regularizer_penalty_is_in_the_loss_and_decays_every_row():
     model = biased_dot_model(reg=regularizers.L2(0.1))
     model.compile(optimizer="sgd", loss="mse")

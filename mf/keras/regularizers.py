@@ -47,11 +47,16 @@ class Regularizer:
 class L1L2(Regularizer):
     """Both penalties (Keras defaults 0.0 and 0.0).
 
+    ``l1_l2`` is the same class, as in Keras 3 (whose defaults are 0.0, not
+    Keras 2's 0.01).
+
     Examples
     --------
     >>> import numpy as np
     >>> float(L1L2(l1=0.5, l2=0.25)(np.array([1.0, -2.0])))
     2.75
+    >>> l1_l2()
+    L1L2(l1=0.0, l2=0.0)
     """
 
 
@@ -99,37 +104,30 @@ class L2(Regularizer):
 
 l1 = L1
 l2 = L2
+l1_l2 = L1L2
 
-
-def l1_l2(l1=0.01, l2=0.01):
-    """Keras's shortcut for ``L1L2`` with both factors 0.01 by default.
-
-    Examples
-    --------
-    >>> l1_l2()
-    L1L2(l1=0.01, l2=0.01)
-    """
-    return L1L2(l1=l1, l2=l2)
-
-
-_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": l1_l2, "l1l2": L1L2}
+_BY_NAME = {"l1": L1, "l2": L2, "l1l2": L1L2}
 _CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2}
 
 
 def get(identifier, argument="regularizer"):
-    """``None``, a name (``'l1'``, ``'l2'``, ``'l1_l2'``) or a :class:`Regularizer`.
+    """``None``, a name or a :class:`Regularizer`.
+
+    The names are Keras 3's: ``'l1'``, ``'l2'`` (factor 0.01), ``'l1l2'``
+    (factors 0.0) and the class names ``'L1'``, ``'L2'``, ``'L1L2'``; Keras 3
+    does not accept ``'l1_l2'`` either.
 
     Examples
     --------
-    >>> get("l2"), get(None)
-    (L2(l1=0.0, l2=0.01), None)
+    >>> get("l2"), get("L1L2"), get(None)
+    (L2(l1=0.0, l2=0.01), L1L2(l1=0.0, l2=0.0), None)
     """
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
-    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
-        return _BY_NAME[identifier.lower()]()
-    raise ValueError(f"{argument}={identifier!r} is not a supported regularizer; use 'l1', 'l2', "
-                     "'l1_l2' or an instance from mf.keras.regularizers")
+    if isinstance(identifier, str) and (identifier in _BY_NAME or identifier in _CLASSES):
+        return {**_BY_NAME, **_CLASSES}[identifier]()
+    raise ValueError(f"{argument}={identifier!r} is not a supported regularizer; use 'l1', 'l2', 'l1l2' "
+                     "or an instance from mf.keras.regularizers such as L1L2(l1=0.01, l2=0.01)")
 
 
 def serialize(reg):
