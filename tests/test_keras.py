@@ -313,6 +313,12 @@ def test_optimizer_steps_equal_keras_update_rules(opt_name, opt, n_users):
     assert model.optimizer.iterations == 5
 
 
+def test_loss_reprs_show_their_settings():
+    assert [repr(x) for x in (keras.losses.Huber(delta=2.0), keras.losses.Huber(),
+                              keras.losses.BinaryCrossentropy(from_logits=True), keras.losses.get("mse"))] == [
+        "Huber(delta=2.0)", "Huber()", "BinaryCrossentropy(from_logits=True)", "MeanSquaredError()"]
+
+
 def test_regularizer_names_and_defaults_are_keras_3s():
     # Keras 3.15: get('l1'/'l2') -> 0.01, get('l1l2'/'L1L2') -> 0.0 and 0.0, l1_l2 is L1L2, 'l1_l2' is rejected
     assert regularizers.get("l1").get_config() == {"l1": 0.01}

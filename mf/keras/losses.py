@@ -13,6 +13,8 @@ Examples
 2.0
 """
 
+import inspect
+
 from ..kernels import keras_graph as kg
 
 __all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy", "Huber", "get"]
@@ -37,7 +39,11 @@ class Loss:
         return {"name": self.name}
 
     def __repr__(self):
-        return f"{type(self).__name__}()"
+        """The class with the settings that differ from their defaults, e.g. ``Huber(delta=2.0)``."""
+        defaults = inspect.signature(type(self).__init__).parameters
+        settings = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items()
+                             if k != "name" and k in defaults and v != defaults[k].default)
+        return f"{type(self).__name__}({settings})"
 
 
 class MeanSquaredError(Loss):
