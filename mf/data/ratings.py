@@ -500,8 +500,9 @@ def as_ratings(X, name="X"):
     """Convert the accepted rating inputs to :class:`Ratings`.
 
     Accepts ``Ratings``, a scipy sparse matrix (rows users, columns items), a
-    ``(users, items, ratings)`` tuple of arrays, or a pandas DataFrame whose
-    first three columns are user, item and rating.
+    ``(users, items, ratings)`` tuple of arrays, a ``(users, items)`` tuple
+    (implicit data: every value 1), or a pandas DataFrame whose first three
+    columns are user, item and rating.
 
     Examples
     --------
@@ -510,6 +511,8 @@ def as_ratings(X, name="X"):
     >>> import scipy.sparse as sp
     >>> as_ratings(sp.csr_matrix([[5, 0], [0, 4]])).user_ids.tolist()
     [0, 1]
+    >>> as_ratings(([1, 2], [7, 7])).values.tolist()
+    [1.0, 1.0]
     """
     if isinstance(X, Ratings):
         return X
