@@ -46,7 +46,9 @@ class MatrixFactorization(Recommender, Estimator):
     Parameters
     ----------
     factors : int, default 64
-        Dimension of the user and item vectors.
+        Dimension of the user and item vectors. Multiples of 64 run fastest
+        per factor on AVX-512 machines: an SGD update at 64 factors is
+        faster than at 50, and 100 factors cost as much as 128.
     solver : {"als", "sgd", "adam"}, default "als"
         ``"als"``: alternating exact ridge solves per row (Cholesky of a
         (k+1) x (k+1) system), parallel over rows. ``"sgd"``: Funk/Koren
