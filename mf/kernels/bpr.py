@@ -26,6 +26,7 @@ block.
 import numpy as np
 from numba import njit, prange
 
+from .prefetch import prefetch_row
 from .rng import randbelow
 
 __all__ = ["bpr_step", "bpr_epoch", "bpr_fold_in", "bpr_fold_in_traced", "fold_in_row", "items_by_group", "block_has",
@@ -34,6 +35,7 @@ __all__ = ["bpr_step", "bpr_epoch", "bpr_fold_in", "bpr_fold_in_traced", "fold_i
 _FAST = {"reassoc", "contract"}
 _FOLD_CHUNKS = 64
 _SCAN = 8
+_AHEAD = 4
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -145,6 +147,14 @@ def _column_positive(ptr, bi, n_groups, h, r):
     return -1
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _draw(start, n, m, state, ptr, bi, n_groups, h, popularity, pool_ptr, pool):
+    """The next sample of block ``(., h)``: a random positive's position and a random negative item."""
+    q = start + randbelow(state, n)
+    r = randbelow(state, m)
+    return q, _column_positive(ptr, bi, n_groups, h, r) if popularity else pool[pool_ptr[h] + r]
+
+
 @njit(cache=True, nogil=True)
 def bpr_block(g, h, ptr, bu, bi, n_groups, pool_ptr, pool, popularity, seed, X, Y, item_bias, lr, reg, fit_bias,
               stats):
@@ -165,11 +175,23 @@ def bpr_block(g, h, ptr, bu, bi, n_groups, pool_ptr, pool, popularity, seed, X, 
     loss = 0.0
     correct = 0
     skipped = 0
-    for _ in range(n):
-        q = start + randbelow(state, n)
+    # Samples are drawn _AHEAD ahead of their step (in the same order, so the same draws) and their factor
+    # rows prefetched: the rows are random, so at scale each step would otherwise wait on memory.
+    ring_q = np.empty(_AHEAD, dtype=np.int64)
+    ring_j = np.empty(_AHEAD, dtype=np.int64)
+    for t in range(min(_AHEAD, n)):
+        ring_q[t], ring_j[t] = _draw(start, n, m, state, ptr, bi, n_groups, h, popularity, pool_ptr, pool)
+    for t in range(n):
+        q = ring_q[t % _AHEAD]
+        j = ring_j[t % _AHEAD]
+        if t + _AHEAD < n:
+            qa, ja = _draw(start, n, m, state, ptr, bi, n_groups, h, popularity, pool_ptr, pool)
+            ring_q[t % _AHEAD] = qa
+            ring_j[t % _AHEAD] = ja
+            prefetch_row(X, bu[qa])
+            prefetch_row(Y, bi[qa])
+            prefetch_row(Y, ja)
         u = bu[q]
-        r = randbelow(state, m)
-        j = _column_positive(ptr, bi, n_groups, h, r) if popularity else pool[pool_ptr[h] + r]
         if block_has(bu, bi, start, start + n, q, u, j):
             skipped += 1
             continue
