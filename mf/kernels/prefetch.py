@@ -4,12 +4,13 @@ SGD and BPR visit factor rows in random order (shuffled ratings, sampled
 triples), so on large data almost every row they touch is a cache miss, and
 the update of one sample waits for its rows before the next sample's loads
 can start. Asking for the rows of a sample a few positions ahead lets the
-memory system fetch them while the current update computes. Measured on a 2-core AMD EPYC, k = 100,
-one thread, epoch including its shuffle: 5.9 -> 9.5 M updates/s on 10M
-synthetic ratings, where the factor rows spill out of cache; within noise
-on 1M ratings, where a grid block's rows already fit in cache. BPR, 10M
-synthetic positives, k = 64, one thread: 2.9 -> 1.6 s per epoch with uniform
-negatives, 4.1 -> 2.7 s with popularity-sampled ones.
+memory system fetch them while the current update computes.
+
+Measured on a 2-core AMD EPYC, one thread. SGD, k = 100, epoch including its
+shuffle: 5.9 -> 9.5 M updates/s on 10M synthetic ratings, where the factor
+rows spill out of cache; within noise on 1M ratings, where a grid block's
+rows already fit in cache. BPR, 10M synthetic positives, k = 64: 2.9 -> 1.6 s
+per epoch with uniform negatives, 4.1 -> 2.7 s with popularity-sampled ones.
 
 ``prefetch_row(M, r)`` is a hint: it never faults (an out-of-range ``r`` is
 the caller's bug but reads nothing) and changes no value, so results are
