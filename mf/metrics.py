@@ -410,7 +410,9 @@ def auc(scores, relevant, candidates=None, per_user=False):
             raise ValueError(f"candidates must be a boolean mask of shape ({n_items},) or {S.shape}")
         cand = np.broadcast_to(cand, S.shape)
     users, items, _ = _relevant_pairs(relevant, n_users)
-    if items.dtype.kind not in "iu" or (items.size and (items.min() < 0 or items.max() >= n_items)):
+    if items.size == 0:  # no relevant item at all (an empty list has no dtype to check)
+        items = items.astype(np.int64)
+    elif items.dtype.kind not in "iu" or items.min() < 0 or items.max() >= n_items:
         raise ValueError(f"relevant items for auc must be column indices of scores in [0, {n_items})")
     positive = np.zeros(S.shape, dtype=bool)
     positive[users, items] = True

@@ -180,6 +180,11 @@ def test_metrics_equal_loop_reference(case):
         assert 0.0 <= mean <= 1.0
 
 
+def test_auc_without_any_relevant_item_says_it_is_undefined():
+    with pytest.raises(ValueError, match="AUC is undefined"):
+        auc([[0.1, 0.2], [0.3, 0.4]], [set(), set()])
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.integers(2, 8), st.integers(0, 2**31 - 1))
 def test_auc_equals_pair_counting(n_items, seed):
