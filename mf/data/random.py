@@ -31,8 +31,8 @@ def check_random_state(random_state):
     Examples
     --------
     >>> from mf.data.random import check_random_state
-    >>> check_random_state(7).integers(100) == check_random_state(7).integers(100)
-    np.True_
+    >>> int(check_random_state(7).integers(100)) == int(check_random_state(7).integers(100))
+    True
     >>> g = check_random_state(None)
     >>> check_random_state(g) is g
     True
