@@ -38,7 +38,8 @@ def ridge_scratch(k):
     Returns ``G`` (k x kp float32, kp = k rounded up to ``LANES``), ``Z``
     (``CHUNK`` x kp float32, zero past column k), ``t`` (``CHUNK`` float32),
     ``s`` (kp float64), ``A`` ((k+1) x (k+1) float64) and ``b`` (k+1
-    float64; at least ``CHUNK`` long for the dual solve).
+    float64). The dual solve of a row with n < k ratings uses the leading
+    n x n block of ``A`` and the first n entries of ``b``.
     """
     kp = -(-k // LANES) * LANES
     return (np.empty((k, kp), dtype=np.float32), np.zeros((CHUNK, kp), dtype=np.float32),
