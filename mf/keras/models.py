@@ -612,6 +612,8 @@ class Model:
         grad = np.zeros_like(self._flat)
         gsq = np.zeros(self._flat.size if groups[:, 6].any() else 0, dtype=np.float32)
         mask = np.zeros(self._mask_rows, dtype=np.uint8)
+        last = np.zeros(self._mask_rows, dtype=np.int64)
+        lazy = opt._code == kg.OPT_ADAM and opt.beta_1 < opt.beta_2
         acts = np.zeros((self._width, min(batch_size, n)), dtype=np.float32)
         dacts = np.zeros_like(acts)
         iterations = np.array([opt.iterations], dtype=np.int64)
@@ -639,9 +641,10 @@ class Model:
                 started = time.perf_counter()
                 with backend.kernel_threads():
                     kg.train_steps(ops, self._op_inputs, groups, self._reg, self._flat, grad,
-                                   gsq, s1, s2, s3, mask, opt._code, hyper, iterations, ids,
-                                   targets, order, batch_size, step, hi, self.loss._code, delta,
-                                   self._out_off, self._out_w, out_sigmoid, acts, dacts, stats)
+                                   gsq, s1, s2, s3, mask, last, lazy, opt._code, hyper,
+                                   iterations, ids, targets, order, batch_size, step, hi,
+                                   self.loss._code, delta, self._out_off, self._out_w,
+                                   out_sigmoid, acts, dacts, stats)
                 opt.iterations = int(iterations[0])
                 bad = ~np.isfinite(stats[step:hi, 1])
                 if bad.any():

@@ -250,6 +250,16 @@ def loss_head(loss, delta, out, out_w, out_sigmoid, acts, dacts, y, rows, n, sum
             dacts[out + c, b] = d * scale
 
 
+@njit(cache=True, nogil=True)
+def clear_dacts(ops, dacts, n):
+    """Zero the rows of ``dacts`` that :func:`backward` accumulates into for ``n`` samples
+    (those of every tensor but an embedding lookup fused into its dot product, which has
+    none)."""
+    for k in range(ops.shape[0]):
+        if ops[k, 0] != OP_EMBED or not ops[k, 9]:
+            dacts[ops[k, 1]:ops[k, 1] + ops[k, 2], :n] = 0.0
+
+
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=_FAST)
 def backward(ops, op_inputs, groups, params, ids, rows, n, acts, dacts, grad, gsq, mask):
     """Back-propagate ``dacts`` (set on the output rows) through the plan.
@@ -257,7 +267,7 @@ def backward(ops, op_inputs, groups, params, ids, rows, n, acts, dacts, grad, gs
     Gradients of trainable weights are added into ``grad`` (and, for tables
     flagged so, the squared per-sample gradients into ``gsq``); touched table
     rows are flagged in ``mask``.  ``dacts`` must be zero outside the output
-    rows on entry; it is overwritten.
+    rows on entry (see :func:`clear_dacts`); it is overwritten.
     """
     for k in range(ops.shape[0] - 1, -1, -1):
         code = ops[k, 0]
@@ -420,7 +430,7 @@ def batch_gradients(ops, op_inputs, groups, params, ids, rows, n, y, loss, delta
     """Mean loss of one batch (no regularisation); its gradient is added into ``grad``."""
     forward(ops, op_inputs, params, ids, rows, n, acts)
     sums = np.zeros(3)
-    dacts[:, :n] = 0.0
+    clear_dacts(ops, dacts, n)
     loss_head(loss, delta, out, out_w, out_sigmoid, acts, dacts, y, rows, n, sums)
     backward(ops, op_inputs, groups, params, ids, rows, n, acts, dacts, grad, gsq, mask)
     return sums[0] / n
@@ -582,17 +592,159 @@ def _sparse_table_ok(opt, hp):
     return opt == OPT_ADAGRAD
 
 
+LAZY_POWERS = 1024
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def adam_lazy_tables(hp, t0, n_steps):
+    """Tables for :func:`_adam_catch_up` over the steps after ``t0`` (float64).
+
+    ``tab[0, i] = sum_j alpha_(t0+i+j) r1**j`` and ``tab[1, i] = sum_j
+    alpha_(t0+i+j) r2**j`` over ``j = 1 .. n_steps - i``, with ``r1 =
+    beta_1 / sqrt(beta_2)`` and ``r2 = beta_1 / beta_2``, so that a sum over
+    steps ``t0+a+1 .. t0+b`` is ``tab[:2, a] - r**(b-a) tab[:2, b]``; rows 2-5
+    hold ``r1**g``, ``r2**g``, ``beta_1**g``, ``beta_2**g`` for gaps ``g`` up
+    to ``LAZY_POWERS``.  Needs ``beta_1 < beta_2`` (both ratios below 1).
+    """
+    b1 = np.float64(hp[1])
+    b2 = np.float64(hp[2])
+    r1 = b1 / np.sqrt(b2)
+    r2 = b1 / b2
+    tab = np.zeros((6, max(n_steps, LAZY_POWERS) + 1))
+    for i in range(n_steps - 1, -1, -1):
+        a = np.float64(adam_alpha(hp, t0 + i + 1))
+        tab[0, i] = r1 * (a + tab[0, i + 1])
+        tab[1, i] = r2 * (a + tab[1, i + 1])
+    tab[2:, 0] = 1.0
+    for g in range(1, LAZY_POWERS + 1):
+        tab[2, g] = tab[2, g - 1] * r1
+        tab[3, g] = tab[3, g - 1] * r2
+        tab[4, g] = tab[4, g - 1] * b1
+        tab[5, g] = tab[5, g - 1] * b2
+    return tab
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _adam_catch_up(hp, params, s1, s2, lo, hi, t_from, t_to, t0, tab):
+    """Apply Adam steps ``t_from + 1 .. t_to`` with a zero gradient to ``params[lo:hi]``.
+
+    With no gradient, step ``t_from + j`` scales the moments to ``beta_1**j m``
+    and ``beta_2**j v`` and moves the weight by ``alpha_(t_from + j) beta_1**j m
+    / (beta_2**(j/2) sqrt(v) + epsilon)``.  The sum of those moves is
+    ``m C / (sqrt(v) + kappa epsilon)`` with ``C = sum alpha beta_1**j /
+    beta_2**(j/2)`` and ``kappa`` the ``C``-weighted mean of
+    ``beta_2**(-j/2)``: exact for ``sqrt(v) >> epsilon`` and otherwise off by
+    at most 3e-5 of the move at the default betas (the weighted spread of
+    ``beta_2**(-j/2)``, second order).  ``tab`` comes from :func:`adam_lazy_tables` for steps
+    after ``t0``.
+    """
+    gap = t_to - t_from
+    a = t_from - t0
+    b = t_to - t0
+    if gap <= LAZY_POWERS:
+        p1 = tab[2, gap]
+        p2 = tab[3, gap]
+        d1 = np.float32(tab[4, gap])
+        d2 = np.float32(tab[5, gap])
+    else:
+        b1 = np.float64(hp[1])
+        b2 = np.float64(hp[2])
+        p1 = (b1 / np.sqrt(b2)) ** gap
+        p2 = (b1 / b2) ** gap
+        d1 = np.float32(b1 ** gap)
+        d2 = np.float32(b2 ** gap)
+    c = tab[0, a] - p1 * tab[0, b]
+    k = tab[1, a] - p2 * tab[1, b]
+    step = np.float32(c)
+    eps = np.float32(hp[3] * (k / c)) if c > 0.0 else hp[3]
+    zero = np.float32(0.0)
+    for i in range(np.uint64(lo), np.uint64(hi)):
+        m = s1[i]
+        v = s2[i]
+        params[i] -= (m * step) / (np.sqrt(v) + eps)
+        m *= d1
+        v *= d2
+        s1[i] = m if abs(m) >= TINY else zero
+        s2[i] = v if v >= TINY else zero
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _adam_row(params, grad, gsq, s1, s2, lo, hi, alpha, omb1, omb2, eps):
+    """Keras's Adam step on ``params[lo:hi]`` from the summed squares ``gsq``; zeroes
+    ``grad`` and ``gsq`` there (the lazily updated tables' step)."""
+    zero = np.float32(0.0)
+    for i in range(np.uint64(lo), np.uint64(hi)):
+        g = grad[i]
+        g2 = gsq[i]
+        grad[i] = zero
+        gsq[i] = zero
+        m = s1[i] + (g - s1[i]) * omb1
+        v = s2[i] + (g2 - s2[i]) * omb2
+        m = m if abs(m) >= TINY else zero
+        v = v if v >= TINY else zero
+        s1[i] = m
+        s2[i] = v
+        params[i] -= (m * alpha) / (np.sqrt(v) + eps)
+
+
 @njit(cache=True, nogil=True)
-def apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, mask, opt, hp, alpha, ids,
-               rows, n):
+def _lazy_group(groups, g):
+    """Whether variable ``g`` is updated lazily under Adam: a trainable embedding table with
+    no regulariser, whose gradient is a sum of per-sample slices (``use_sq``)."""
+    return groups[g, 6] != 0
+
+
+@njit(cache=True, nogil=True)
+def catch_up_batch(ops, groups, params, s1, s2, last, hp, ids, rows, n, t, t0, tab):
+    """Bring the table rows that samples ``rows[:n]`` read up to step ``t`` (lazy Adam)."""
+    for k in range(ops.shape[0]):
+        if ops[k, 0] != OP_EMBED:
+            continue
+        g = ops[k, 6]
+        if not _lazy_group(groups, g):
+            continue
+        inp = ops[k, 3]
+        off = groups[g, 0]
+        dim = groups[g, 3]
+        seen = last[groups[g, 7]:groups[g, 7] + groups[g, 2]]
+        for b in range(n):
+            r = ids[inp, rows[b]]
+            if seen[r] < t:
+                _adam_catch_up(hp, params, s1, s2, off + r * dim, off + (r + 1) * dim, seen[r],
+                               t, t0, tab)
+                seen[r] = t
+
+
+@njit(cache=True, nogil=True)
+def catch_up_all(groups, params, s1, s2, last, hp, t, t0, tab):
+    """Bring every row of the lazily updated tables up to step ``t``."""
+    for g in range(groups.shape[0]):
+        if not _lazy_group(groups, g):
+            continue
+        off = groups[g, 0]
+        dim = groups[g, 3]
+        seen = last[groups[g, 7]:groups[g, 7] + groups[g, 2]]
+        for r in range(groups[g, 2]):
+            if seen[r] < t:
+                _adam_catch_up(hp, params, s1, s2, off + r * dim, off + (r + 1) * dim, seen[r],
+                               t, t0, tab)
+                seen[r] = t
+
+
+@njit(cache=True, nogil=True)
+def apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, mask, last, lazy, opt, hp, alpha,
+               ids, rows, n, t):
     """One optimizer step over every trainable variable; returns the regularisation penalty.
 
     The gradient of an embedding table lives in ``grad`` only on the rows the
     batch touched (flagged in ``mask``).  Where the optimizer leaves untouched
     rows unchanged (plain SGD, Adagrad, no regulariser) only those rows are
-    visited; otherwise (Adam, RMSprop, momentum, a regulariser) every row is
-    updated, exactly as Keras applies a dense update to the table.  ``grad``,
-    ``gsq`` and ``mask`` are zero on return.
+    visited, and so with ``lazy`` (Adam, no regulariser), where the untouched
+    rows are brought up to date later by :func:`catch_up_batch` and
+    :func:`catch_up_all`; the step of each visited row is recorded in ``last``.
+    Otherwise (RMSprop, momentum, a regulariser) every row is updated, exactly
+    as Keras applies a dense update to the table.  ``t`` is the number of this
+    step.  ``grad``, ``gsq`` and ``mask`` are zero on return.
     """
     penalty = 0.0
     sparse_ok = _sparse_table_ok(opt, hp)
@@ -615,7 +767,10 @@ def apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, mask, opt, hp, a
         dim = groups[g, 3]
         n_rows = groups[g, 2]
         touched = mask[groups[g, 7]:groups[g, 7] + n_rows]
-        if sparse_ok and not has_reg:
+        seen = last[groups[g, 7]:groups[g, 7] + n_rows]
+        if lazy and _lazy_group(groups, g):
+            omb1 = np.float32(1.0) - hp[1]
+            omb2 = np.float32(1.0) - hp[2]
             for k in range(ops.shape[0]):
                 if ops[k, 0] == OP_EMBED and ops[k, 6] == g:
                     inp = ops[k, 3]
@@ -623,8 +778,24 @@ def apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, mask, opt, hp, a
                         r = ids[inp, rows[b]]
                         if touched[r]:
                             touched[r] = 0
-                            _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3,
-                                         off + r * dim, off + (r + 1) * dim, use_sq, True)
+                            seen[r] = t
+                            _adam_row(params, grad, gsq, s1, s2, off + r * dim,
+                                      off + (r + 1) * dim, alpha, omb1, omb2, hp[3])
+        elif sparse_ok and not has_reg:
+            for k in range(ops.shape[0]):
+                if ops[k, 0] == OP_EMBED and ops[k, 6] == g:
+                    inp = ops[k, 3]
+                    for b in range(n):
+                        r = ids[inp, rows[b]]
+                        if touched[r]:
+                            touched[r] = 0
+                            lo = off + r * dim
+                            if use_sq:  # literal flags: a specialised, vectorised loop
+                                _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo,
+                                             lo + dim, True, True)
+                            else:
+                                _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo,
+                                             lo + dim, False, True)
         elif n_rows >= 2 * PARALLEL_ROWS:
             _update_table_parallel(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, dim,
                                    touched, n_rows, use_sq, has_reg)
@@ -644,39 +815,56 @@ def adam_alpha(hp, step):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def train_steps(ops, op_inputs, groups, reg, params, grad, gsq, s1, s2, s3, mask, opt, hp,
-                iterations,
-                ids, y, order, batch_size, step_lo, step_hi, loss, delta, out, out_w,
-                out_sigmoid, acts, dacts, step_stats):
+def train_steps(ops, op_inputs, groups, reg, params, grad, gsq, s1, s2, s3, mask, last, lazy,
+                opt, hp, iterations, ids, y, order, batch_size, step_lo, step_hi, loss, delta,
+                out, out_w, out_sigmoid, acts, dacts, step_stats):
     """Train on mini-batches ``step_lo..step_hi-1`` of ``order``.
 
     Batch ``s`` holds samples ``order[s*batch_size:(s+1)*batch_size]``.  For each
     batch: forward pass, loss, backward pass, one optimizer step.
     ``iterations[0]`` counts optimizer steps and is advanced.
+
+    With ``lazy`` (Adam only), the rows of an unregularised embedding table
+    that a batch does not touch are not visited at each step: a row is
+    brought up to date when a batch reads it (:func:`_adam_catch_up`, the
+    closed form of the skipped steps) and every row at the end, so that
+    ``params`` and the moments hold Keras's dense update on return.
+    ``last`` (int64, one entry per table row like ``mask``) is scratch.
     ``step_stats[s] = (batch size, mean loss + penalty, summed |error|,
     summed error**2)``, the loss being measured before the step, as Keras
     reports it.
     """
     n_total = order.shape[0]
     sums = np.zeros(3)
+    t0 = iterations[0]
+    if lazy:
+        decayed = adam_lazy_tables(hp, t0, step_hi - step_lo)
+    else:
+        decayed = np.zeros((2, 1))
+    last[:] = t0
     for s in range(step_lo, step_hi):
         lo = s * batch_size
         hi = min(lo + batch_size, n_total)
         n = hi - lo
         rows = order[lo:hi]
+        if lazy:
+            catch_up_batch(ops, groups, params, s1, s2, last, hp, ids, rows, n,
+                           iterations[0], t0, decayed)
         forward(ops, op_inputs, params, ids, rows, n, acts)
         sums[:] = 0.0
-        dacts[:, :n] = 0.0
+        clear_dacts(ops, dacts, n)
         loss_head(loss, delta, out, out_w, out_sigmoid, acts, dacts, y, rows, n, sums)
         backward(ops, op_inputs, groups, params, ids, rows, n, acts, dacts, grad, gsq, mask)
         iterations[0] += 1
         alpha = adam_alpha(hp, iterations[0]) if opt == OPT_ADAM else np.float32(0.0)
-        penalty = apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, mask, opt, hp,
-                             alpha, ids, rows, n)
+        penalty = apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, mask, last, lazy,
+                             opt, hp, alpha, ids, rows, n, iterations[0])
         step_stats[s, 0] = n
         step_stats[s, 1] = sums[0] / n + penalty
         step_stats[s, 2] = sums[1]
         step_stats[s, 3] = sums[2]
+    if lazy:
+        catch_up_all(groups, params, s1, s2, last, hp, iterations[0], t0, decayed)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
