@@ -102,7 +102,10 @@ def forward(ops, op_inputs, params, ids, rows, n, acts):
 
     Activations are stored feature-major (one row per column of a tensor,
     one column per sample) so that the inner loops run over the batch.
+    Arithmetic stays in float32, as Keras's (float64 constants would make
+    the loops convert every element).
     """
+    zero = np.float32(0.0)
     for k in range(ops.shape[0]):
         code = ops[k, 0]
         out = ops[k, 1]
@@ -126,7 +129,7 @@ def forward(ops, op_inputs, params, ids, rows, n, acts):
             for b in range(n):
                 ra = ids[ops[ka, 3], rows[b]]
                 rc = ids[ops[kc, 3], rows[b]]
-                s = 0.0
+                s = zero
                 for j in range(width):
                     s += ta[ra, j] * tc[rc, j]
                 acts[out, b] = s
@@ -178,11 +181,11 @@ def forward(ops, op_inputs, params, ids, rows, n, acts):
             act = ops[k, 7]
             kern = params[koff:koff + nin * w].reshape((nin, w))
             for j in range(w):
-                bj = params[boff + j] if boff >= 0 else 0.0
+                bj = params[boff + j] if boff >= 0 else zero
                 w0 = kern[0, j]
                 if nin == 1 and act == ACT_RELU:
                     for b in range(n):
-                        acts[out + j, b] = max(bj + w0 * acts[xin, b], 0.0)
+                        acts[out + j, b] = max(bj + w0 * acts[xin, b], zero)
                     continue
                 for b in range(n):
                     acts[out + j, b] = bj + w0 * acts[xin, b]
@@ -194,7 +197,7 @@ def forward(ops, op_inputs, params, ids, rows, n, acts):
             for j in range(w):
                 if act == ACT_RELU and nin > 1:
                     for b in range(n):
-                        acts[out + j, b] = max(acts[out + j, b], 0.0)
+                        acts[out + j, b] = max(acts[out + j, b], zero)
                 elif act == ACT_SIGMOID:
                     for b in range(n):
                         acts[out + j, b] = _sigmoid(acts[out + j, b])
@@ -267,8 +270,11 @@ def backward(ops, op_inputs, groups, params, ids, rows, n, acts, dacts, grad, gs
     Gradients of trainable weights are added into ``grad`` (and, for tables
     flagged so, the squared per-sample gradients into ``gsq``); touched table
     rows are flagged in ``mask``.  ``dacts`` must be zero outside the output
-    rows on entry (see :func:`clear_dacts`); it is overwritten.
+    rows on entry (see :func:`clear_dacts`); it is overwritten.  Arithmetic
+    stays in float32, as in :func:`forward`.
     """
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
     for k in range(ops.shape[0] - 1, -1, -1):
         code = ops[k, 0]
         out = ops[k, 1]
@@ -389,22 +395,22 @@ def backward(ops, op_inputs, groups, params, ids, rows, n, acts, dacts, grad, gs
             gkern = grad[koff:koff + nin * w].reshape((nin, w))
             # dacts[out:out+w] becomes d(loss)/d(pre-activation).
             for j in range(w):
-                s = 0.0
+                s = zero
                 if act == ACT_RELU:
                     for b in range(n):
-                        d = dacts[out + j, b] if acts[out + j, b] > 0.0 else 0.0
+                        d = dacts[out + j, b] if acts[out + j, b] > zero else zero
                         dacts[out + j, b] = d
                         s += d
                 elif act == ACT_SIGMOID:
                     for b in range(n):
                         yv = acts[out + j, b]
-                        d = dacts[out + j, b] * (yv * (1.0 - yv))
+                        d = dacts[out + j, b] * (yv * (one - yv))
                         dacts[out + j, b] = d
                         s += d
                 elif act == ACT_TANH:
                     for b in range(n):
                         yv = acts[out + j, b]
-                        d = dacts[out + j, b] * (1.0 - yv * yv)
+                        d = dacts[out + j, b] * (one - yv * yv)
                         dacts[out + j, b] = d
                         s += d
                 else:
@@ -415,7 +421,7 @@ def backward(ops, op_inputs, groups, params, ids, rows, n, acts, dacts, grad, gs
             for i in range(nin):
                 for j in range(w):
                     wij = kern[i, j]
-                    s = 0.0
+                    s = zero
                     for b in range(n):
                         dz = dacts[out + j, b]
                         s += acts[xin + i, b] * dz
