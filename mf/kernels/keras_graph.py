@@ -314,17 +314,24 @@ def backward(ops, op_inputs, groups, params, ids, rows, n, acts, dacts, grad, gs
                 tc = params[ops[kc, 4]:ops[kc, 4] + ops[kc, 5] * width].reshape(
                     (ops[kc, 5], width))
                 moff = groups[ops[ka, 6], 7]
+                in_a = ops[ka, 3]
+                in_c = ops[kc, 3]
                 for b in range(n):
-                    g = dacts[out, b]
-                    ra = ids[ops[ka, 3], rows[b]]
-                    rc = ids[ops[kc, 3], rows[b]]
-                    mask[moff + ra] = 1
-                    if ops[ka, 8]:
+                    mask[moff + ids[in_a, rows[b]]] = 1
+                if ops[ka, 8]:
+                    for b in range(n):
+                        g = dacts[out, b]
+                        ra = ids[in_a, rows[b]]
+                        rc = ids[in_c, rows[b]]
                         for j in range(width):
                             d = g * tc[rc, j]
                             ga[ra, j] += d
                             qa[ra, j] += d * d
-                    else:
+                else:
+                    for b in range(n):
+                        g = dacts[out, b]
+                        ra = ids[in_a, rows[b]]
+                        rc = ids[in_c, rows[b]]
                         for j in range(width):
                             ga[ra, j] += g * tc[rc, j]
         elif code == OP_DOT:
