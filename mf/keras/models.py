@@ -619,6 +619,11 @@ class Model:
         iterations = np.array([opt.iterations], dtype=np.int64)
         delta = getattr(self.loss, "delta", 0.0)
         rng = backend.child_generator()
+        # Each epoch's samples are copied in shuffled order, so that the kernels read the
+        # ids and targets of a batch contiguously.
+        in_order = np.arange(n)
+        epoch_ids, epoch_targets = (np.empty_like(ids), np.empty_like(targets)) if shuffle \
+            else (ids, targets)
         self.stop_training = False
         for cb in cbs:
             cb.on_train_begin(None)
@@ -628,7 +633,10 @@ class Model:
             if show and epochs > 1:
                 print(f"Epoch {epoch + 1}/{epochs}")
             bar = Progbar(steps, verbose=show) if show else None
-            order = rng.permutation(n) if shuffle else np.arange(n)
+            if shuffle:
+                order = rng.permutation(n)
+                np.take(ids, order, axis=1, out=epoch_ids)
+                np.take(targets, order, axis=0, out=epoch_targets)
             stats = np.zeros((steps, 4))
             hyper = opt._hyper()
             chunk = 1 if batch_hooks else (4 if show == 1 and _dynamic_display() else steps)
@@ -642,9 +650,9 @@ class Model:
                 with backend.kernel_threads():
                     kg.train_steps(ops, self._op_inputs, groups, self._reg, self._flat, grad,
                                    gsq, s1, s2, s3, mask, last, lazy, opt._code, hyper,
-                                   iterations, ids, targets, order, batch_size, step, hi,
-                                   self.loss._code, delta, self._out_off, self._out_w,
-                                   out_sigmoid, acts, dacts, stats)
+                                   iterations, epoch_ids, epoch_targets, in_order,
+                                   batch_size, step, hi, self.loss._code, delta,
+                                   self._out_off, self._out_w, out_sigmoid, acts, dacts, stats)
                 opt.iterations = int(iterations[0])
                 bad = ~np.isfinite(stats[step:hi, 1])
                 if bad.any():
