@@ -400,6 +400,21 @@ def backward(ops, op_inputs, groups, params, ids, rows, n, acts, dacts, grad, gs
             trainable = ops[k, 8]
             kern = params[koff:koff + nin * w].reshape((nin, w))
             gkern = grad[koff:koff + nin * w].reshape((nin, w))
+            if nin == 1 and act == ACT_RELU:  # one pass per unit (a Dense layer after a Dot)
+                for j in range(w):
+                    wj = kern[0, j]
+                    sb = zero
+                    sk = zero
+                    for b in range(n):
+                        d = dacts[out + j, b] if acts[out + j, b] > zero else zero
+                        sb += d
+                        sk += acts[xin, b] * d
+                        dacts[xin, b] += wj * d
+                    if trainable:
+                        gkern[0, j] += sk
+                        if boff >= 0:
+                            grad[boff + j] += sb
+                continue
             # dacts[out:out+w] becomes d(loss)/d(pre-activation).
             for j in range(w):
                 s = zero
