@@ -337,12 +337,14 @@ def _adam_reference(U, V, users, items, y, epochs, batch_size, lr):
     return U, V
 
 
+@pytest.mark.parametrize("per_batch_callback", [False, True])
 @pytest.mark.parametrize("init,lr,y_scale", [(0.05, 0.01, 1.0), (1e-3, 1e-4, 1e-3)])
-def test_adam_lazy_rows_follow_keras_dense_update(init, lr, y_scale):
+def test_adam_lazy_rows_follow_keras_dense_update(init, lr, y_scale, per_batch_callback):
     """Adam moves the rows a batch does not touch (Keras updates the table densely); mf.keras
     brings such a row up to date in closed form when a batch reads it, and every row at the
     end of fit.  Rows skip 1 to 7 steps here.  The second case has gradients whose sqrt(v)
-    is about epsilon, where the closed form is approximate."""
+    is about epsilon, where the closed form is approximate.  A callback that sees every
+    batch switches to the dense update."""
     u, i = Input(shape=(1,)), Input(shape=(1,))
     init = initializers.RandomUniform(-init, init, seed=3)
     model = Model([u, i], Dot(axes=1)([
@@ -353,7 +355,12 @@ def test_adam_lazy_rows_follow_keras_dense_update(init, lr, y_scale):
     users = np.array([0, 1, 2, 3, 0, 4, 5, 1, 0, 2, 6, 3, 0, 0, 1, 5])
     items = np.array([0, 1, 0, 2, 3, 1, 0, 0, 4, 4, 2, 0, 1, 0, 3, 3])
     y = (np.arange(16, dtype=np.float32) % 5 + 1) * np.float32(y_scale)
-    model.fit([users, items], y, batch_size=2, epochs=3, shuffle=False, verbose=0)
+    seen = []
+    hooks = [callbacks.LambdaCallback(on_batch_end=lambda batch, logs: seen.append(batch))] \
+        if per_batch_callback else None
+    model.fit([users, items], y, batch_size=2, epochs=3, shuffle=False, verbose=0,
+              callbacks=hooks)
+    assert len(seen) == (24 if per_batch_callback else 0)
     reference = _adam_reference(*start, users, items, y, 3, 2, lr)
     for got, want, w0 in zip(model.get_weights(), reference, start):
         np.testing.assert_allclose(got - w0, want - w0, rtol=1e-4, atol=1e-4 * lr)

@@ -10,15 +10,15 @@ tests compare against TensorFlow to float32 rounding).  In particular:
   the batch did not touch.  ``mf.keras`` gives the same result.  Under Adam
   (with ``beta_1 < beta_2``) a table without a regulariser is updated
   lazily: a row the batches skip is brought up to date when a batch next
-  reads it, and every row at the end of ``fit`` (and before each callback
-  that sees batches), applying the skipped steps in closed form.  That form
-  is exact but for ``epsilon``, which it carries as a weighted mean over the
-  skipped steps: the difference is below 3e-5 of the skipped steps' move at
-  the default betas, and nil where ``sqrt(v)`` is well above ``epsilon``.
-  RMSprop, momentum and regularised tables take one vectorised pass over the
-  table per step.
-  Plain SGD and Adagrad leave untouched rows unchanged, and then only the
-  touched rows are visited.
+  reads it, and every row at the end of each epoch (or every few batches
+  while a progress bar updates), applying the skipped steps in closed form;
+  with a callback that sees every batch, the table is updated densely.  The
+  closed form is exact but for ``epsilon``, which it carries as a weighted
+  mean over the skipped steps: the difference is below 3e-5 of the skipped
+  steps' move at the default betas, and nil where ``sqrt(v)`` is well above
+  ``epsilon``.  RMSprop, momentum and regularised tables take one vectorised
+  pass over the table per step.  Plain SGD and Adagrad leave untouched rows
+  unchanged, and then only the touched rows are visited.
 * Keras receives a table's gradient as one slice per sample and squares the
   slices before adding up those of a row that appears several times in a
   batch: the second moments of Adam, RMSprop and Adagrad grow by the sum of
