@@ -788,8 +788,8 @@ def apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, mask, last, lazy
             penalty += _penalty(params, grad, off, off + size, l1, l2, trainable)
         if not trainable:
             continue
-        if not groups[g, 4]:
-            _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, off + size, use_sq,
+        if not groups[g, 4]:  # a Dense kernel or bias: never ``use_sq``
+            _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, off + size, False,
                          True)
             continue
         dim = groups[g, 3]
