@@ -35,8 +35,9 @@ Plan layout (all ``int64``):
 
 Gradients are accumulated into ``grad``, a buffer laid out like ``params``;
 only the rows of an embedding table that a batch touches are written (and
-flagged in ``mask``, one byte per table row from ``mask_offset``), and the
-optimizer step zeroes them again.
+flagged in ``mask``, one byte per table row from ``mask_offset``): a row's
+first touch in a batch overwrites it, so the optimizer step zeroes a table's
+rows only where its dense update reads every row.
 
 Keras (TensorFlow backend) receives the gradient of an embedding table as
 ``IndexedSlices``, one slice per sample.  Adam, RMSprop and Adagrad square
@@ -268,8 +269,10 @@ def backward(ops, op_inputs, groups, params, ids, rows, n, acts, dacts, grad, gs
     """Back-propagate ``dacts`` (set on the output rows) through the plan.
 
     Gradients of trainable weights are added into ``grad`` (and, for tables
-    flagged so, the squared per-sample gradients into ``gsq``); touched table
-    rows are flagged in ``mask``.  ``dacts`` must be zero outside the output
+    flagged so, the squared per-sample gradients into ``gsq``).  A table row
+    is flagged in ``mask`` when first touched, and its gradient *written*
+    then: rows not flagged may hold stale values, and ``mask`` must be zero
+    on entry.  ``dacts`` must be zero outside the output
     rows on entry (see :func:`clear_dacts`); it is overwritten.  Arithmetic
     stays in float32, as in :func:`forward`.
     """
@@ -284,22 +287,32 @@ def backward(ops, op_inputs, groups, params, ids, rows, n, acts, dacts, grad, gs
                 inp = ops[k, 3]
                 toff = ops[k, 4]
                 gtable = grad[toff:toff + ops[k, 5] * w].reshape((ops[k, 5], w))
-                moff = groups[ops[k, 6], 7]
-                for b in range(n):
-                    mask[moff + ids[inp, rows[b]]] = 1
+                touched = mask[groups[ops[k, 6], 7]:groups[ops[k, 6], 7] + ops[k, 5]]
                 if ops[k, 8]:
                     sqtable = gsq[toff:toff + ops[k, 5] * w].reshape((ops[k, 5], w))
                     for b in range(n):
                         r = ids[inp, rows[b]]
-                        for j in range(w):
-                            d = dacts[out + j, b]
-                            gtable[r, j] += d
-                            sqtable[r, j] += d * d
+                        if touched[r]:
+                            for j in range(w):
+                                d = dacts[out + j, b]
+                                gtable[r, j] += d
+                                sqtable[r, j] += d * d
+                        else:
+                            touched[r] = 1
+                            for j in range(w):
+                                d = dacts[out + j, b]
+                                gtable[r, j] = d
+                                sqtable[r, j] = d * d
                 else:
                     for b in range(n):
                         r = ids[inp, rows[b]]
-                        for j in range(w):
-                            gtable[r, j] += dacts[out + j, b]
+                        if touched[r]:
+                            for j in range(w):
+                                gtable[r, j] += dacts[out + j, b]
+                        else:
+                            touched[r] = 1
+                            for j in range(w):
+                                gtable[r, j] = dacts[out + j, b]
         elif code == OP_DOT and ops[k, 7] >= 0:
             width = ops[k, 5]
             for side in range(2):
@@ -313,27 +326,37 @@ def backward(ops, op_inputs, groups, params, ids, rows, n, acts, dacts, grad, gs
                     if ops[ka, 8] else gsq[0:0].reshape((0, width))
                 tc = params[ops[kc, 4]:ops[kc, 4] + ops[kc, 5] * width].reshape(
                     (ops[kc, 5], width))
-                moff = groups[ops[ka, 6], 7]
+                touched = mask[groups[ops[ka, 6], 7]:groups[ops[ka, 6], 7] + na]
                 in_a = ops[ka, 3]
                 in_c = ops[kc, 3]
-                for b in range(n):
-                    mask[moff + ids[in_a, rows[b]]] = 1
                 if ops[ka, 8]:
                     for b in range(n):
                         g = dacts[out, b]
                         ra = ids[in_a, rows[b]]
                         rc = ids[in_c, rows[b]]
-                        for j in range(width):
-                            d = g * tc[rc, j]
-                            ga[ra, j] += d
-                            qa[ra, j] += d * d
+                        if touched[ra]:
+                            for j in range(width):
+                                d = g * tc[rc, j]
+                                ga[ra, j] += d
+                                qa[ra, j] += d * d
+                        else:
+                            touched[ra] = 1
+                            for j in range(width):
+                                d = g * tc[rc, j]
+                                ga[ra, j] = d
+                                qa[ra, j] = d * d
                 else:
                     for b in range(n):
                         g = dacts[out, b]
                         ra = ids[in_a, rows[b]]
                         rc = ids[in_c, rows[b]]
-                        for j in range(width):
-                            ga[ra, j] += g * tc[rc, j]
+                        if touched[ra]:
+                            for j in range(width):
+                                ga[ra, j] += g * tc[rc, j]
+                        else:
+                            touched[ra] = 1
+                            for j in range(width):
+                                ga[ra, j] = g * tc[rc, j]
         elif code == OP_DOT:
             a = ops[k, 3]
             c = ops[k, 4]
@@ -698,14 +721,13 @@ def _adam_catch_up(hp, params, s1, s2, lo, hi, t_from, t_to, t0, tab):
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _adam_row(params, grad, gsq, s1, s2, lo, hi, alpha, omb1, omb2, eps):
-    """Keras's Adam step on ``params[lo:hi]`` from the summed squares ``gsq``; zeroes
-    ``grad`` and ``gsq`` there (the lazily updated tables' step)."""
+    """Keras's Adam step on ``params[lo:hi]`` from the summed squares ``gsq`` (the lazily
+    updated tables' step; :func:`backward` overwrites the gradient of a row first touched
+    by a batch, so it needs no zeroing)."""
     zero = np.float32(0.0)
     for i in range(np.uint64(lo), np.uint64(hi)):
         g = grad[i]
         g2 = gsq[i]
-        grad[i] = zero
-        gsq[i] = zero
         m = s1[i] + (g - s1[i]) * omb1
         v = s2[i] + (g2 - s2[i]) * omb2
         m = m if abs(m) >= TINY else zero
@@ -772,7 +794,8 @@ def apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, mask, last, lazy
     :func:`catch_up_all`; the step of each visited row is recorded in ``last``.
     Otherwise (RMSprop, momentum, a regulariser) every row is updated, exactly
     as Keras applies a dense update to the table.  ``t`` is the number of this
-    step.  ``grad``, ``gsq`` and ``mask`` are zero on return.
+    step.  ``mask`` is zero on return, and so are ``grad`` and ``gsq`` but on
+    the touched rows of the sparsely or lazily updated tables.
     """
     penalty = 0.0
     sparse_ok = _sparse_table_ok(opt, hp)
@@ -820,10 +843,10 @@ def apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, mask, last, lazy
                             lo = off + r * dim
                             if use_sq:  # literal flags: a specialised, vectorised loop
                                 _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo,
-                                             lo + dim, True, True)
+                                             lo + dim, True, False)
                             else:
                                 _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo,
-                                             lo + dim, False, True)
+                                             lo + dim, False, False)
         elif n_rows >= 2 * PARALLEL_ROWS:
             _update_table_parallel(opt, hp, alpha, params, grad, gsq, s1, s2, s3, off, dim,
                                    touched, n_rows, use_sq, has_reg)
