@@ -313,11 +313,12 @@ def test_optimizer_steps_equal_keras_update_rules(opt_name, opt, n_users):
     assert model.optimizer.iterations == 5
 
 
-def _adam_reference(U, V, users, items, y, epochs, batch_size, lr):
-    """Keras's dense Adam on the plain dot model in float64, batches in order."""
+def _dense_reference(opt, U, V, users, items, y, epochs, batch_size):
+    """Keras's dense update of both tables of the plain dot model in float64, batches in
+    order; ``opt`` is an mf.keras optimizer whose settings are used."""
     U, V = U.astype(np.float64), V.astype(np.float64)
-    m = [np.zeros_like(U), np.zeros_like(V)]
-    v = [np.zeros_like(U), np.zeros_like(V)]
+    states = [{k: np.zeros_like(W) for k in ("m", "v", "ag")} for W in (U, V)]
+    lr = opt.learning_rate
     t = 0
     for _ in range(epochs):
         for lo in range(0, len(y), batch_size):
@@ -326,31 +327,56 @@ def _adam_reference(U, V, users, items, y, epochs, batch_size, lr):
             e = (U[bu] * V[bi]).sum(axis=1) - by
             slices = [(bu, (2 * e / len(by))[:, None] * V[bi]),
                       (bi, (2 * e / len(by))[:, None] * U[bu])]
-            alpha = lr * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
-            for k, (W, (rows, values)) in enumerate(zip((U, V), slices)):
+            for W, st, (rows, values) in zip((U, V), states, slices):
                 g, g2 = np.zeros_like(W), np.zeros_like(W)
                 np.add.at(g, rows, values)
                 np.add.at(g2, rows, values * values)
-                m[k] += (g - m[k]) * 0.1
-                v[k] += (g2 - v[k]) * 0.001
-                W -= m[k] * alpha / (np.sqrt(v[k]) + 1e-7)
+                m, v, ag = st["m"], st["v"], st["ag"]
+                if isinstance(opt, optimizers.Adam):
+                    alpha = lr * np.sqrt(1 - opt.beta_2 ** t) / (1 - opt.beta_1 ** t)
+                    m += (g - m) * (1 - opt.beta_1)
+                    v += (g2 - v) * (1 - opt.beta_2)
+                    W -= m * alpha / (np.sqrt(v) + opt.epsilon)
+                elif isinstance(opt, optimizers.RMSprop):
+                    v[...] = opt.rho * v + (1 - opt.rho) * g2
+                    ag[...] = opt.rho * ag + (1 - opt.rho) * g
+                    den = v - ag * ag + opt.epsilon if opt.centered else v + opt.epsilon
+                    m[...] = opt.momentum * m + lr * g / np.sqrt(den)
+                    W -= m
+                else:
+                    m[...] = opt.momentum * m - lr * g
+                    W += m * opt.momentum - lr * g if opt.nesterov else m
     return U, V
 
 
+LAZY_CASES = {
+    "adam": (0.05, 1.0, lambda: optimizers.Adam(learning_rate=0.01)),
+    "adam-sqrt(v)~epsilon": (1e-3, 1e-3, lambda: optimizers.Adam(learning_rate=1e-4)),
+    "rmsprop": (0.05, 1.0, lambda: optimizers.RMSprop(learning_rate=0.01)),
+    "rmsprop-centered-momentum": (0.05, 1.0, lambda: optimizers.RMSprop(
+        learning_rate=0.01, momentum=0.5, centered=True)),
+    "momentum": (0.05, 1.0, lambda: optimizers.SGD(learning_rate=0.05, momentum=0.9)),
+    "nesterov": (0.05, 1.0, lambda: optimizers.SGD(learning_rate=0.05, momentum=0.9,
+                                                   nesterov=True)),
+}
+
+
 @pytest.mark.parametrize("per_batch_callback", [False, True])
-@pytest.mark.parametrize("init,lr,y_scale", [(0.05, 0.01, 1.0), (1e-3, 1e-4, 1e-3)])
-def test_adam_lazy_rows_follow_keras_dense_update(init, lr, y_scale, per_batch_callback):
-    """Adam moves the rows a batch does not touch (Keras updates the table densely); mf.keras
-    brings such a row up to date in closed form when a batch reads it, and every row at the
-    end of fit.  Rows skip 1 to 7 steps here.  The second case has gradients whose sqrt(v)
-    is about epsilon, where the closed form is approximate.  A callback that sees every
-    batch switches to the dense update."""
+@pytest.mark.parametrize("case", list(LAZY_CASES))
+def test_lazy_rows_follow_keras_dense_update(case, per_batch_callback):
+    """Adam, RMSprop and momentum move the rows a batch does not touch (Keras updates the
+    table densely).  mf.keras updates every row at every step under RMSprop and momentum,
+    and under Adam when a callback sees every batch; otherwise Adam brings a skipped row up
+    to date in closed form when a batch reads it, and every row at the end of fit.  Rows
+    skip 1 to 7 steps here.  The second case has gradients whose sqrt(v) is about epsilon,
+    where Adam's closed form is approximate."""
+    init, y_scale, make = LAZY_CASES[case]
     u, i = Input(shape=(1,)), Input(shape=(1,))
     init = initializers.RandomUniform(-init, init, seed=3)
     model = Model([u, i], Dot(axes=1)([
         Flatten()(Embedding(7, 4, embeddings_initializer=init)(u)),
         Flatten()(Embedding(5, 4, embeddings_initializer=init)(i))]))
-    model.compile(optimizer=optimizers.Adam(learning_rate=lr), loss="mse")
+    model.compile(optimizer=make(), loss="mse")
     start = model.get_weights()
     users = np.array([0, 1, 2, 3, 0, 4, 5, 1, 0, 2, 6, 3, 0, 0, 1, 5])
     items = np.array([0, 1, 0, 2, 3, 1, 0, 0, 4, 4, 2, 0, 1, 0, 3, 3])
@@ -361,7 +387,8 @@ def test_adam_lazy_rows_follow_keras_dense_update(init, lr, y_scale, per_batch_c
     model.fit([users, items], y, batch_size=2, epochs=3, shuffle=False, verbose=0,
               callbacks=hooks)
     assert len(seen) == (24 if per_batch_callback else 0)
-    reference = _adam_reference(*start, users, items, y, 3, 2, lr)
+    reference = _dense_reference(model.optimizer, *start, users, items, y, 3, 2)
+    lr = model.optimizer.learning_rate
     for got, want, w0 in zip(model.get_weights(), reference, start):
         np.testing.assert_allclose(got - w0, want - w0, rtol=1e-4, atol=1e-4 * lr)
     assert model.optimizer.iterations == 24
@@ -378,7 +405,7 @@ def test_adam_lazy_row_after_a_long_gap():
     items = np.array([0] + [1, 2] * 600 + [0, 1])
     y = np.ones(len(users), dtype=np.float32)
     model.fit([users, items], y, batch_size=1, epochs=1, shuffle=False, verbose=0)
-    reference = _adam_reference(*start, users, items, y, 1, 1, 0.01)
+    reference = _dense_reference(model.optimizer, *start, users, items, y, 1, 1)
     for got, want, w0 in zip(model.get_weights(), reference, start):
         np.testing.assert_allclose(got - w0, want - w0, rtol=1e-4, atol=1e-6)
 
