@@ -492,9 +492,7 @@ def _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo, hi, use_sq, 
     """Optimizer step on ``params[lo:hi]`` with Keras's update rules.
 
     The gradient is ``grad`` and its square ``gsq`` (where ``use_sq``) or
-    ``grad**2``; with ``clear`` both are zeroed.  Adam's moments that fall
-    below the smallest normal float32 are flushed to zero, as TensorFlow's
-    flush-to-zero mode does (denormal arithmetic would also be slow).
+    ``grad**2``; with ``clear`` both are zeroed.  Adam: :func:`_adam_row`.
     """
     # Unsigned indices let numba drop negative-index handling and vectorise.
     a = np.uint64(lo)
@@ -502,23 +500,8 @@ def _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo, hi, use_sq, 
     zero = np.float32(0.0)
     lr = hp[0]
     if opt == OPT_ADAM:
-        omb1 = np.float32(1.0) - hp[1]
-        omb2 = np.float32(1.0) - hp[2]
-        eps = hp[3]
-        for i in range(a, z):
-            g = grad[i]
-            g2 = gsq[i] if use_sq else g * g
-            if clear:
-                grad[i] = zero
-                if use_sq:
-                    gsq[i] = zero
-            m = s1[i] + (g - s1[i]) * omb1
-            v = s2[i] + (g2 - s2[i]) * omb2
-            m = m if abs(m) >= TINY else zero
-            v = v if v >= TINY else zero
-            s1[i] = m
-            s2[i] = v
-            params[i] -= (m * alpha) / (np.sqrt(v) + eps)
+        _adam_row(params, grad, gsq, s1, s2, lo, hi, alpha, np.float32(1.0) - hp[1],
+                  np.float32(1.0) - hp[2], hp[3], use_sq, clear)
     elif opt == OPT_SGD:
         mom = hp[1]
         nesterov = hp[2] != 0
@@ -720,14 +703,20 @@ def _adam_catch_up(hp, params, s1, s2, lo, hi, t_from, t_to, t0, tab):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _adam_row(params, grad, gsq, s1, s2, lo, hi, alpha, omb1, omb2, eps):
-    """Keras's Adam step on ``params[lo:hi]`` from the summed squares ``gsq`` (the lazily
-    updated tables' step; :func:`backward` overwrites the gradient of a row first touched
-    by a batch, so it needs no zeroing)."""
+def _adam_row(params, grad, gsq, s1, s2, lo, hi, alpha, omb1, omb2, eps, use_sq, clear):
+    """Keras's Adam step on ``params[lo:hi]``: the gradient's square is ``gsq`` (summed
+    squares of per-sample slices) where ``use_sq``, else ``grad**2``; with ``clear`` both
+    are zeroed.  Adam's moments that fall below the smallest normal float32 are flushed to
+    zero, as TensorFlow's flush-to-zero mode does (denormal arithmetic would also be
+    slow)."""
     zero = np.float32(0.0)
     for i in range(np.uint64(lo), np.uint64(hi)):
         g = grad[i]
-        g2 = gsq[i]
+        g2 = gsq[i] if use_sq else g * g
+        if clear:
+            grad[i] = zero
+            if use_sq:
+                gsq[i] = zero
         m = s1[i] + (g - s1[i]) * omb1
         v = s2[i] + (g2 - s2[i]) * omb2
         m = m if abs(m) >= TINY else zero
@@ -819,7 +808,8 @@ def apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, mask, last, lazy
         n_rows = groups[g, 2]
         touched = mask[groups[g, 7]:groups[g, 7] + n_rows]
         seen = last[groups[g, 7]:groups[g, 7] + n_rows]
-        if lazy and _lazy_group(groups, g):
+        adam_lazy = lazy and _lazy_group(groups, g)
+        if adam_lazy or (sparse_ok and not has_reg):
             omb1 = np.float32(1.0) - hp[1]
             omb2 = np.float32(1.0) - hp[2]
             for k in range(ops.shape[0]):
@@ -830,18 +820,12 @@ def apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, mask, last, lazy
                         if touched[r]:
                             touched[r] = 0
                             seen[r] = t
-                            _adam_row(params, grad, gsq, s1, s2, off + r * dim,
-                                      off + (r + 1) * dim, alpha, omb1, omb2, hp[3])
-        elif sparse_ok and not has_reg:
-            for k in range(ops.shape[0]):
-                if ops[k, 0] == OP_EMBED and ops[k, 6] == g:
-                    inp = ops[k, 3]
-                    for b in range(n):
-                        r = ids[inp, rows[b]]
-                        if touched[r]:
-                            touched[r] = 0
                             lo = off + r * dim
-                            if use_sq:  # literal flags: a specialised, vectorised loop
+                            # literal flags: specialised, vectorised loops
+                            if adam_lazy:
+                                _adam_row(params, grad, gsq, s1, s2, lo, lo + dim, alpha, omb1,
+                                          omb2, hp[3], True, False)
+                            elif use_sq:
                                 _update_span(opt, hp, alpha, params, grad, gsq, s1, s2, s3, lo,
                                              lo + dim, True, False)
                             else:
