@@ -613,9 +613,9 @@ class Model:
         gsq = np.zeros(self._flat.size if groups[:, 6].any() else 0, dtype=np.float32)
         mask = np.zeros(self._mask_rows, dtype=np.uint8)
         last = np.zeros(self._mask_rows, dtype=np.int64)
-        # Lazy Adam pays a pass over every row per call of the kernel: not worth it when a
+        # A lazy update pays a pass over every row per call of the kernel: not worth it when a
         # callback sees every batch.
-        lazy = opt._code == kg.OPT_ADAM and opt.beta_1 < opt.beta_2 and not batch_hooks
+        lazy = opt._lazy() and not batch_hooks
         acts = np.zeros((self._width, min(batch_size, n)), dtype=np.float32)
         dacts = np.zeros_like(acts)
         iterations = np.array([opt.iterations], dtype=np.int64)

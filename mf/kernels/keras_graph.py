@@ -478,7 +478,8 @@ def backward(ops, op_inputs, groups, params, ids, rows, n, acts, dacts, grad, gs
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=_FAST)
 def batch_gradients(ops, op_inputs, groups, params, ids, rows, n, y, loss, delta, out, out_w,
                     out_sigmoid, acts, dacts, grad, gsq, mask):
-    """Mean loss of one batch (no regularisation); its gradient is added into ``grad``."""
+    """Mean loss of one batch (no regularisation); its gradient is written into ``grad``,
+    which (and ``mask``) must be zero on entry (see :func:`backward`)."""
     forward(ops, op_inputs, params, ids, rows, n, acts)
     sums = np.zeros(3)
     clear_dacts(ops, dacts, n)
@@ -633,33 +634,34 @@ LAZY_POWERS = 1024
 def adam_lazy_tables(hp, t0, n_steps):
     """Tables for :func:`_adam_catch_up` over the steps after ``t0`` (float64).
 
-    ``tab[0, i] = sum_j alpha_(t0+i+j) r1**j`` and ``tab[1, i] = sum_j
+    ``sums[0, i] = sum_j alpha_(t0+i+j) r1**j`` and ``sums[1, i] = sum_j
     alpha_(t0+i+j) r2**j`` over ``j = 1 .. n_steps - i``, with ``r1 =
     beta_1 / sqrt(beta_2)`` and ``r2 = beta_1 / beta_2``, so that a sum over
-    steps ``t0+a+1 .. t0+b`` is ``tab[:2, a] - r**(b-a) tab[:2, b]``; rows 2-5
-    hold ``r1**g``, ``r2**g``, ``beta_1**g``, ``beta_2**g`` for gaps ``g`` up
-    to ``LAZY_POWERS``.  Needs ``beta_1 < beta_2`` (both ratios below 1).
+    steps ``t0+a+1 .. t0+b`` is ``sums[:, a] - r**(b-a) sums[:, b]``;
+    ``powers`` holds ``r1**g``, ``r2**g``, ``beta_1**g``, ``beta_2**g`` for
+    gaps ``g`` up to ``LAZY_POWERS``.  Needs ``beta_1 < beta_2`` (both ratios
+    below 1).
     """
     b1 = np.float64(hp[1])
     b2 = np.float64(hp[2])
     r1 = b1 / np.sqrt(b2)
     r2 = b1 / b2
-    tab = np.zeros((6, max(n_steps, LAZY_POWERS) + 1))
+    sums = np.zeros((2, n_steps + 1))
     for i in range(n_steps - 1, -1, -1):
         a = np.float64(adam_alpha(hp, t0 + i + 1))
-        tab[0, i] = r1 * (a + tab[0, i + 1])
-        tab[1, i] = r2 * (a + tab[1, i + 1])
-    tab[2:, 0] = 1.0
+        sums[0, i] = r1 * (a + sums[0, i + 1])
+        sums[1, i] = r2 * (a + sums[1, i + 1])
+    powers = np.ones((4, LAZY_POWERS + 1))
     for g in range(1, LAZY_POWERS + 1):
-        tab[2, g] = tab[2, g - 1] * r1
-        tab[3, g] = tab[3, g - 1] * r2
-        tab[4, g] = tab[4, g - 1] * b1
-        tab[5, g] = tab[5, g - 1] * b2
-    return tab
+        powers[0, g] = powers[0, g - 1] * r1
+        powers[1, g] = powers[1, g - 1] * r2
+        powers[2, g] = powers[2, g - 1] * b1
+        powers[3, g] = powers[3, g - 1] * b2
+    return sums, powers
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _adam_catch_up(hp, params, s1, s2, lo, hi, t_from, t_to, t0, tab):
+def _adam_catch_up(hp, params, s1, s2, lo, hi, t_from, t_to, t0, sums, powers):
     """Apply Adam steps ``t_from + 1 .. t_to`` with a zero gradient to ``params[lo:hi]``.
 
     With no gradient, step ``t_from + j`` scales the moments to ``beta_1**j m``
@@ -669,17 +671,18 @@ def _adam_catch_up(hp, params, s1, s2, lo, hi, t_from, t_to, t0, tab):
     beta_2**(j/2)`` and ``kappa`` the ``C``-weighted mean of
     ``beta_2**(-j/2)``: exact for ``sqrt(v) >> epsilon`` and otherwise off by
     at most 3e-5 of the move at the default betas (the weighted spread of
-    ``beta_2**(-j/2)``, second order).  ``tab`` comes from :func:`adam_lazy_tables` for steps
-    after ``t0``.
+    ``beta_2**(-j/2)``, second order; :meth:`mf.keras.optimizers.Adam._lazy`
+    checks the bound for other betas).  ``sums`` and ``powers`` come from
+    :func:`adam_lazy_tables` for the steps after ``t0``.
     """
     gap = t_to - t_from
     a = t_from - t0
     b = t_to - t0
     if gap <= LAZY_POWERS:
-        p1 = tab[2, gap]
-        p2 = tab[3, gap]
-        d1 = np.float32(tab[4, gap])
-        d2 = np.float32(tab[5, gap])
+        p1 = powers[0, gap]
+        p2 = powers[1, gap]
+        d1 = np.float32(powers[2, gap])
+        d2 = np.float32(powers[3, gap])
     else:
         b1 = np.float64(hp[1])
         b2 = np.float64(hp[2])
@@ -687,8 +690,8 @@ def _adam_catch_up(hp, params, s1, s2, lo, hi, t_from, t_to, t0, tab):
         p2 = (b1 / b2) ** gap
         d1 = np.float32(b1 ** gap)
         d2 = np.float32(b2 ** gap)
-    c = tab[0, a] - p1 * tab[0, b]
-    k = tab[1, a] - p2 * tab[1, b]
+    c = sums[0, a] - p1 * sums[0, b]
+    k = sums[1, a] - p2 * sums[1, b]
     step = np.float32(c)
     eps = np.float32(hp[3] * (k / c)) if c > 0.0 else hp[3]
     zero = np.float32(0.0)
@@ -733,8 +736,8 @@ def _lazy_group(groups, g):
     return groups[g, 6] != 0
 
 
-@njit(cache=True, nogil=True)
-def catch_up_batch(ops, groups, params, s1, s2, last, hp, ids, rows, n, t, t0, tab):
+@njit(cache=True, nogil=True, error_model="numpy")
+def catch_up_batch(ops, groups, params, s1, s2, last, hp, ids, rows, n, t, t0, sums, powers):
     """Bring the table rows that samples ``rows[:n]`` read up to step ``t`` (lazy Adam)."""
     for k in range(ops.shape[0]):
         if ops[k, 0] != OP_EMBED:
@@ -750,12 +753,12 @@ def catch_up_batch(ops, groups, params, s1, s2, last, hp, ids, rows, n, t, t0, t
             r = ids[inp, rows[b]]
             if seen[r] < t:
                 _adam_catch_up(hp, params, s1, s2, off + r * dim, off + (r + 1) * dim, seen[r],
-                               t, t0, tab)
+                               t, t0, sums, powers)
                 seen[r] = t
 
 
-@njit(cache=True, nogil=True)
-def catch_up_all(groups, params, s1, s2, last, hp, t, t0, tab):
+@njit(cache=True, nogil=True, error_model="numpy")
+def catch_up_all(groups, params, s1, s2, last, hp, t, t0, sums, powers):
     """Bring every row of the lazily updated tables up to step ``t``."""
     for g in range(groups.shape[0]):
         if not _lazy_group(groups, g):
@@ -766,7 +769,7 @@ def catch_up_all(groups, params, s1, s2, last, hp, t, t0, tab):
         for r in range(groups[g, 2]):
             if seen[r] < t:
                 _adam_catch_up(hp, params, s1, s2, off + r * dim, off + (r + 1) * dim, seen[r],
-                               t, t0, tab)
+                               t, t0, sums, powers)
                 seen[r] = t
 
 
@@ -783,8 +786,9 @@ def apply_step(ops, groups, reg, params, grad, gsq, s1, s2, s3, mask, last, lazy
     :func:`catch_up_all`; the step of each visited row is recorded in ``last``.
     Otherwise (RMSprop, momentum, a regulariser) every row is updated, exactly
     as Keras applies a dense update to the table.  ``t`` is the number of this
-    step.  ``mask`` is zero on return, and so are ``grad`` and ``gsq`` but on
-    the touched rows of the sparsely or lazily updated tables.
+    step.  ``mask`` is zero on return, and so are ``grad`` and ``gsq`` except in
+    sparsely or lazily updated tables, whose rows keep the gradients of earlier
+    batches (:func:`backward` overwrites a row on its first touch).
     """
     penalty = 0.0
     sparse_ok = _sparse_table_ok(opt, hp)
@@ -863,7 +867,8 @@ def train_steps(ops, op_inputs, groups, reg, params, grad, gsq, s1, s2, s3, mask
     that a batch does not touch are not visited at each step: a row is
     brought up to date when a batch reads it (:func:`_adam_catch_up`, the
     closed form of the skipped steps) and every row at the end, so that
-    ``params`` and the moments hold Keras's dense update on return.
+    ``params`` and the moments hold Keras's dense update on return (up to the
+    closed form's ``epsilon`` term).
     ``last`` (int64, one entry per table row like ``mask``) is scratch.
     ``step_stats[s] = (batch size, mean loss + penalty, summed |error|,
     summed error**2)``, the loss being measured before the step, as Keras
@@ -873,9 +878,9 @@ def train_steps(ops, op_inputs, groups, reg, params, grad, gsq, s1, s2, s3, mask
     sums = np.zeros(3)
     t0 = iterations[0]
     if lazy:
-        decayed = adam_lazy_tables(hp, t0, step_hi - step_lo)
+        lazy_sums, lazy_powers = adam_lazy_tables(hp, t0, step_hi - step_lo)
     else:
-        decayed = np.zeros((2, 1))
+        lazy_sums = lazy_powers = np.zeros((2, 1))
     last[:] = t0
     for s in range(step_lo, step_hi):
         lo = s * batch_size
@@ -884,7 +889,7 @@ def train_steps(ops, op_inputs, groups, reg, params, grad, gsq, s1, s2, s3, mask
         rows = order[lo:hi]
         if lazy:
             catch_up_batch(ops, groups, params, s1, s2, last, hp, ids, rows, n,
-                           iterations[0], t0, decayed)
+                           iterations[0], t0, lazy_sums, lazy_powers)
         forward(ops, op_inputs, params, ids, rows, n, acts)
         sums[:] = 0.0
         clear_dacts(ops, dacts, n)
@@ -899,7 +904,8 @@ def train_steps(ops, op_inputs, groups, reg, params, grad, gsq, s1, s2, s3, mask
         step_stats[s, 2] = sums[1]
         step_stats[s, 3] = sums[2]
     if lazy:
-        catch_up_all(groups, params, s1, s2, last, hp, iterations[0], t0, decayed)
+        catch_up_all(groups, params, s1, s2, last, hp, iterations[0], t0, lazy_sums,
+                     lazy_powers)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
