@@ -634,34 +634,33 @@ LAZY_POWERS = 1024
 def adam_lazy_tables(hp, t0, n_steps):
     """Tables for :func:`_adam_catch_up` over the steps after ``t0`` (float64).
 
-    ``sums[0, i] = sum_j alpha_(t0+i+j) r1**j`` and ``sums[1, i] = sum_j
+    ``tab[0, i] = sum_j alpha_(t0+i+j) r1**j`` and ``tab[1, i] = sum_j
     alpha_(t0+i+j) r2**j`` over ``j = 1 .. n_steps - i``, with ``r1 =
     beta_1 / sqrt(beta_2)`` and ``r2 = beta_1 / beta_2``, so that a sum over
-    steps ``t0+a+1 .. t0+b`` is ``sums[:, a] - r**(b-a) sums[:, b]``;
-    ``powers`` holds ``r1**g``, ``r2**g``, ``beta_1**g``, ``beta_2**g`` for
-    gaps ``g`` up to ``LAZY_POWERS``.  Needs ``beta_1 < beta_2`` (both ratios
-    below 1).
+    steps ``t0+a+1 .. t0+b`` is ``tab[:2, a] - r**(b-a) tab[:2, b]``; rows 2-5
+    hold ``r1**g``, ``r2**g``, ``beta_1**g``, ``beta_2**g`` for gaps ``g`` up
+    to ``LAZY_POWERS``.  Needs ``beta_1 < beta_2`` (both ratios below 1).
     """
     b1 = np.float64(hp[1])
     b2 = np.float64(hp[2])
     r1 = b1 / np.sqrt(b2)
     r2 = b1 / b2
-    sums = np.zeros((2, n_steps + 1))
+    tab = np.zeros((6, max(n_steps, LAZY_POWERS) + 1))
     for i in range(n_steps - 1, -1, -1):
         a = np.float64(adam_alpha(hp, t0 + i + 1))
-        sums[0, i] = r1 * (a + sums[0, i + 1])
-        sums[1, i] = r2 * (a + sums[1, i + 1])
-    powers = np.ones((4, LAZY_POWERS + 1))
+        tab[0, i] = r1 * (a + tab[0, i + 1])
+        tab[1, i] = r2 * (a + tab[1, i + 1])
+    tab[2:, 0] = 1.0
     for g in range(1, LAZY_POWERS + 1):
-        powers[0, g] = powers[0, g - 1] * r1
-        powers[1, g] = powers[1, g - 1] * r2
-        powers[2, g] = powers[2, g - 1] * b1
-        powers[3, g] = powers[3, g - 1] * b2
-    return sums, powers
+        tab[2, g] = tab[2, g - 1] * r1
+        tab[3, g] = tab[3, g - 1] * r2
+        tab[4, g] = tab[4, g - 1] * b1
+        tab[5, g] = tab[5, g - 1] * b2
+    return tab
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _adam_catch_up(hp, params, s1, s2, lo, hi, t_from, t_to, t0, sums, powers):
+def _adam_catch_up(hp, params, s1, s2, lo, hi, t_from, t_to, t0, tab):
     """Apply Adam steps ``t_from + 1 .. t_to`` with a zero gradient to ``params[lo:hi]``.
 
     With no gradient, step ``t_from + j`` scales the moments to ``beta_1**j m``
@@ -671,18 +670,18 @@ def _adam_catch_up(hp, params, s1, s2, lo, hi, t_from, t_to, t0, sums, powers):
     beta_2**(j/2)`` and ``kappa`` the ``C``-weighted mean of
     ``beta_2**(-j/2)``: exact for ``sqrt(v) >> epsilon`` and otherwise off by
     at most 3e-5 of the move at the default betas (the weighted spread of
-    ``beta_2**(-j/2)``, second order; :meth:`mf.keras.optimizers.Adam._lazy`
-    checks the bound for other betas).  ``sums`` and ``powers`` come from
-    :func:`adam_lazy_tables` for the steps after ``t0``.
+    ``beta_2**(-j/2)``, second order; ``mf.keras.optimizers.Adam`` checks the
+    bound for other betas).  ``tab`` comes from :func:`adam_lazy_tables` for
+    the steps after ``t0``.
     """
     gap = t_to - t_from
     a = t_from - t0
     b = t_to - t0
     if gap <= LAZY_POWERS:
-        p1 = powers[0, gap]
-        p2 = powers[1, gap]
-        d1 = np.float32(powers[2, gap])
-        d2 = np.float32(powers[3, gap])
+        p1 = tab[2, gap]
+        p2 = tab[3, gap]
+        d1 = np.float32(tab[4, gap])
+        d2 = np.float32(tab[5, gap])
     else:
         b1 = np.float64(hp[1])
         b2 = np.float64(hp[2])
@@ -690,8 +689,8 @@ def _adam_catch_up(hp, params, s1, s2, lo, hi, t_from, t_to, t0, sums, powers):
         p2 = (b1 / b2) ** gap
         d1 = np.float32(b1 ** gap)
         d2 = np.float32(b2 ** gap)
-    c = sums[0, a] - p1 * sums[0, b]
-    k = sums[1, a] - p2 * sums[1, b]
+    c = tab[0, a] - p1 * tab[0, b]
+    k = tab[1, a] - p2 * tab[1, b]
     step = np.float32(c)
     eps = np.float32(hp[3] * (k / c)) if c > 0.0 else hp[3]
     zero = np.float32(0.0)
@@ -737,7 +736,7 @@ def _lazy_group(groups, g):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def catch_up_batch(ops, groups, params, s1, s2, last, hp, ids, rows, n, t, t0, sums, powers):
+def catch_up_batch(ops, groups, params, s1, s2, last, hp, ids, rows, n, t, t0, tab):
     """Bring the table rows that samples ``rows[:n]`` read up to step ``t`` (lazy Adam)."""
     for k in range(ops.shape[0]):
         if ops[k, 0] != OP_EMBED:
@@ -753,12 +752,12 @@ def catch_up_batch(ops, groups, params, s1, s2, last, hp, ids, rows, n, t, t0, s
             r = ids[inp, rows[b]]
             if seen[r] < t:
                 _adam_catch_up(hp, params, s1, s2, off + r * dim, off + (r + 1) * dim, seen[r],
-                               t, t0, sums, powers)
+                               t, t0, tab)
                 seen[r] = t
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def catch_up_all(groups, params, s1, s2, last, hp, t, t0, sums, powers):
+def catch_up_all(groups, params, s1, s2, last, hp, t, t0, tab):
     """Bring every row of the lazily updated tables up to step ``t``."""
     for g in range(groups.shape[0]):
         if not _lazy_group(groups, g):
@@ -769,7 +768,7 @@ def catch_up_all(groups, params, s1, s2, last, hp, t, t0, sums, powers):
         for r in range(groups[g, 2]):
             if seen[r] < t:
                 _adam_catch_up(hp, params, s1, s2, off + r * dim, off + (r + 1) * dim, seen[r],
-                               t, t0, sums, powers)
+                               t, t0, tab)
                 seen[r] = t
 
 
@@ -878,9 +877,9 @@ def train_steps(ops, op_inputs, groups, reg, params, grad, gsq, s1, s2, s3, mask
     sums = np.zeros(3)
     t0 = iterations[0]
     if lazy:
-        lazy_sums, lazy_powers = adam_lazy_tables(hp, t0, step_hi - step_lo)
+        decayed = adam_lazy_tables(hp, t0, step_hi - step_lo)
     else:
-        lazy_sums = lazy_powers = np.zeros((2, 1))
+        decayed = np.zeros((2, 1))
     last[:] = t0
     for s in range(step_lo, step_hi):
         lo = s * batch_size
@@ -889,7 +888,7 @@ def train_steps(ops, op_inputs, groups, reg, params, grad, gsq, s1, s2, s3, mask
         rows = order[lo:hi]
         if lazy:
             catch_up_batch(ops, groups, params, s1, s2, last, hp, ids, rows, n,
-                           iterations[0], t0, lazy_sums, lazy_powers)
+                           iterations[0], t0, decayed)
         forward(ops, op_inputs, params, ids, rows, n, acts)
         sums[:] = 0.0
         clear_dacts(ops, dacts, n)
@@ -904,8 +903,7 @@ def train_steps(ops, op_inputs, groups, reg, params, grad, gsq, s1, s2, s3, mask
         step_stats[s, 2] = sums[1]
         step_stats[s, 3] = sums[2]
     if lazy:
-        catch_up_all(groups, params, s1, s2, last, hp, iterations[0], t0, lazy_sums,
-                     lazy_powers)
+        catch_up_all(groups, params, s1, s2, last, hp, iterations[0], t0, decayed)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
