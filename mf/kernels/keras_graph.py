@@ -877,10 +877,10 @@ def train_steps(ops, op_inputs, groups, reg, params, grad, gsq, s1, s2, s3, mask
     sums = np.zeros(3)
     t0 = iterations[0]
     if lazy:
-        decayed = adam_lazy_tables(hp, t0, step_hi - step_lo)
+        tab = adam_lazy_tables(hp, t0, step_hi - step_lo)
+        last[:] = t0
     else:
-        decayed = np.zeros((2, 1))
-    last[:] = t0
+        tab = np.zeros((2, 1))
     for s in range(step_lo, step_hi):
         lo = s * batch_size
         hi = min(lo + batch_size, n_total)
@@ -888,7 +888,7 @@ def train_steps(ops, op_inputs, groups, reg, params, grad, gsq, s1, s2, s3, mask
         rows = order[lo:hi]
         if lazy:
             catch_up_batch(ops, groups, params, s1, s2, last, hp, ids, rows, n,
-                           iterations[0], t0, decayed)
+                           iterations[0], t0, tab)
         forward(ops, op_inputs, params, ids, rows, n, acts)
         sums[:] = 0.0
         clear_dacts(ops, dacts, n)
@@ -903,7 +903,7 @@ def train_steps(ops, op_inputs, groups, reg, params, grad, gsq, s1, s2, s3, mask
         step_stats[s, 2] = sums[1]
         step_stats[s, 3] = sums[2]
     if lazy:
-        catch_up_all(groups, params, s1, s2, last, hp, iterations[0], t0, decayed)
+        catch_up_all(groups, params, s1, s2, last, hp, iterations[0], t0, tab)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
